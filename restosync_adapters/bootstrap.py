@@ -1,0 +1,103 @@
+"""The composition root: builds settings, pools, clients, adapters and use cases for one process.
+
+The API, the worker, the scheduler and the tests all start here. Nothing is
+connected until ``await services.start()``; ``await services.stop()`` closes it
+all. Tests pass fakes as keyword overrides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from psycopg_pool import AsyncConnectionPool
+
+from restosync_adapters.health import (
+    AgentsProbe,
+    DatabaseProbe,
+    DiskProbe,
+    MemoryProbe,
+    QueuesProbe,
+    RedisProbe,
+)
+from restosync_adapters.postgres.pool import make_pool
+from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
+from restosync_adapters.redis.clients import make_async_redis
+from restosync_adapters.settings import Settings
+from restosync_core.ports.clock import Clock, SystemClock
+from restosync_core.ports.health import HealthProbe
+from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything one process uses, built once; the shells read from here."""
+
+    settings: Settings
+    clock: Clock
+    uow: UnitOfWorkFactory
+    probes: list[HealthProbe]
+    pool: AsyncConnectionPool | None = None
+    redis: aioredis.Redis | None = None
+    _on_start: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    _on_stop: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        for hook in self._on_start:
+            await hook()
+
+    async def stop(self) -> None:
+        for hook in reversed(self._on_stop):
+            try:
+                await hook()
+            except Exception:
+                log.exception("error while stopping")
+
+
+def bootstrap(settings: Settings | None = None, *, pool_size: int | None = None, **overrides: Any) -> Services:
+    """Build the real services from ``settings`` (default: the environment); ``overrides`` replace parts."""
+    settings = settings or Settings.from_env()
+    pool = overrides.pop("pool", None) or make_pool(
+        settings.database_url, max_size=pool_size or settings.db_pool_size
+    )
+    redis = overrides.pop("redis", None) or make_async_redis(settings.redis_url)
+
+    def uow() -> UnitOfWork:
+        return PgUnitOfWork(pool)
+
+    probes: list[HealthProbe] = [
+        DatabaseProbe(pool),
+        RedisProbe(redis),
+        QueuesProbe(redis, settings.redis_prefix),
+        AgentsProbe(pool),
+        MemoryProbe(settings.memory_max_rss_mb),
+        DiskProbe(settings.disk_min_free_mb),
+    ]
+    services = Services(
+        settings=settings,
+        clock=overrides.pop("clock", None) or SystemClock(),
+        uow=overrides.pop("uow", None) or uow,
+        probes=overrides.pop("probes", None) or probes,
+        pool=pool,
+        redis=redis,
+    )
+
+    async def open_pool() -> None:
+        await pool.open(wait=False)
+
+    async def close_pool() -> None:
+        await pool.close()
+
+    async def close_redis() -> None:
+        await redis.aclose()
+
+    services._on_start.append(open_pool)
+    services._on_stop.extend([close_redis, close_pool])
+    for name, value in overrides.items():
+        setattr(services, name, value)
+    return services

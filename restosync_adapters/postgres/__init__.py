@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: the pool, migrations and raw-SQL repositories (psycopg 3)."""

@@ -1,0 +1,62 @@
+"""PgUnitOfWork: one pooled connection, one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from restosync_core.errors import DependencyUnavailable
+
+
+class PgUnitOfWork:
+    """Commits when the block ends normally, rolls back otherwise.
+
+    Repositories are attributes created on entry, all sharing the transaction's
+    connection; each area adds its own in ``_bind``.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+        self._conn_cm: Any = None
+        self._tx_cm: Any = None
+        self.conn: AsyncConnection[Any]
+
+    async def __aenter__(self) -> Self:
+        try:
+            self._conn_cm = self._pool.connection()
+            self.conn = await self._conn_cm.__aenter__()
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise DependencyUnavailable("the database is unavailable") from exc
+        try:
+            self._tx_cm = self.conn.transaction()
+            await self._tx_cm.__aenter__()
+        except BaseException as exc:
+            await self._conn_cm.__aexit__(type(exc), exc, exc.__traceback__)
+            if isinstance(exc, psycopg.OperationalError):
+                raise DependencyUnavailable("the database is unavailable") from exc
+            raise
+        self._bind(self.conn)
+        return self
+
+    def _bind(self, conn: AsyncConnection[Any]) -> None:
+        """Create this transaction's repositories (each area adds its own line)."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            try:
+                await self._tx_cm.__aexit__(exc_type, exc, tb)
+            finally:
+                await self._conn_cm.__aexit__(exc_type, exc, tb)
+        except psycopg.OperationalError as commit_exc:
+            raise DependencyUnavailable("the database is unavailable") from commit_exc
+        if isinstance(exc, psycopg.OperationalError):
+            raise DependencyUnavailable("the database is unavailable") from exc

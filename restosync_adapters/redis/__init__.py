@@ -1,0 +1,1 @@
+"""Redis adapters: clients, rate-limit counts, shared caches' invalidation and breaker state."""

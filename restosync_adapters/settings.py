@@ -1,0 +1,168 @@
+"""Settings: the environment decoded into one typed object, every problem named at once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+DEV_AGENT_SECRET = "dev-only-agent-secret-not-for-production"
+DEV_API_SECRET = "dev-only-api-secret-not-for-production-000"
+MIN_API_SECRET_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """The environment cannot start restosync; the message names every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"restosync cannot start: {len(problems)} configuration problem(s):\n{lines}")
+
+
+def _env(name: str, default: Any, parse: Callable[[str], Any] = str, *, doc: str = "") -> Any:
+    return field(default=default, metadata={"env": name, "parse": parse, "doc": doc})
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _positive_int(raw: str) -> int:
+    value = _int(raw)
+    if value < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = _int(raw)
+    if not 1 <= value <= 65535:
+        raise ValueError("must be between 1 and 65535")
+    return value
+
+
+def _seconds_list(raw: str) -> tuple[float, ...]:
+    values = tuple(float(part) for part in raw.split(",") if part.strip())
+    if not values or any(v < 0 for v in values):
+        raise ValueError("expected a comma-separated list of seconds >= 0")
+    return values
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str = _env("ENV", "development", doc="development | test | production")
+    database_url: str = _env("DATABASE_URL", "postgresql://root@127.0.0.1:5432/restosync")
+    redis_url: str = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    redis_prefix: str = _env("REDIS_PREFIX", "restosync", doc="namespace of every Redis key and RQ queue")
+    agent_secret: str = _env("AGENT_SECRET", DEV_AGENT_SECRET)
+    api_secret: str = _env("API_SECRET", DEV_API_SECRET)
+    slack_webhook_url: str | None = _env("SLACK_WEBHOOK_URL", None)
+    db_pool_size: int = _env("DB_POOL_SIZE", 20, _positive_int)
+    worker_concurrency: int = _env("WORKER_CONCURRENCY", 5, _positive_int)
+    swagger_enabled: bool = _env("SWAGGER_ENABLED", False, _bool)
+    frontend_url: str = _env("FRONTEND_URL", "http://localhost:3000")
+    base_url: str = _env("BASE_URL", "http://localhost:8000")
+    host: str = _env("HOST", "127.0.0.1")
+    port: int = _env("PORT", 8000, _port)
+    log_level: str = _env("LOG_LEVEL", "INFO")
+    disk_min_free_mb: int = _env("DISK_MIN_FREE_MB", 512, _positive_int)
+    memory_max_rss_mb: int = _env("MEMORY_MAX_RSS_MB", 1024, _positive_int)
+    # Rate limits, requests per minute (REQ-3, REQ-13).
+    rate_limit_global: int = _env("RATE_LIMIT_GLOBAL_PER_MIN", 120, _positive_int)
+    rate_limit_register: int = _env("RATE_LIMIT_REGISTER_PER_MIN", 10, _positive_int)
+    rate_limit_heartbeat: int = _env("RATE_LIMIT_HEARTBEAT_PER_MIN", 120, _positive_int)
+    rate_limit_admin: int = _env("RATE_LIMIT_ADMIN_PER_MIN", 30, _positive_int)
+    rate_limit_sync: int = _env("RATE_LIMIT_SYNC_PER_MIN", 60, _positive_int)
+    rate_limit_sync_batch: int = _env("RATE_LIMIT_SYNC_BATCH_PER_MIN", 10, _positive_int)
+    rate_limits_enabled: bool = _env("RATE_LIMITS_ENABLED", True, _bool)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return sorted({self.frontend_url.rstrip("/"), self.base_url.rstrip("/")})
+
+    @property
+    def uses_dev_secrets(self) -> bool:
+        return self.agent_secret == DEV_AGENT_SECRET or self.api_secret == DEV_API_SECRET
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Decode ``environ`` (default: ``os.environ``); raise SettingsError naming every problem."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            name, parse = f.metadata["env"], f.metadata["parse"]
+            raw = environ.get(name)
+            if raw is None or (raw == "" and f.default is None):
+                continue
+            try:
+                values[f.name] = parse(raw)
+            except ValueError as exc:
+                problems.append(f"{name}={raw!r} is invalid: {exc}")
+        settings = cls(**values)
+        problems.extend(settings._problems())
+        if problems:
+            raise SettingsError(problems)
+        return settings
+
+    def _problems(self) -> list[str]:
+        problems: list[str] = []
+        if self.env not in ("development", "test", "production"):
+            problems.append(f"ENV={self.env!r} is invalid: expected development, test or production")
+        if urlsplit(self.database_url).scheme not in ("postgresql", "postgres"):
+            problems.append("DATABASE_URL must be a postgresql:// URL")
+        if urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            problems.append("REDIS_URL must be a redis:// URL")
+        if len(self.api_secret) < MIN_API_SECRET_LENGTH:
+            problems.append(f"API_SECRET must be at least {MIN_API_SECRET_LENGTH} characters")
+        if len(self.agent_secret) < 16:
+            problems.append("AGENT_SECRET must be at least 16 characters")
+        for name, url in (("FRONTEND_URL", self.frontend_url), ("BASE_URL", self.base_url)):
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+                problems.append(f"{name}={url!r} is invalid: expected an http(s) URL")
+        if self.slack_webhook_url and urlsplit(self.slack_webhook_url).scheme != "https":
+            problems.append("SLACK_WEBHOOK_URL must be an https:// URL")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            problems.append(f"LOG_LEVEL={self.log_level!r} is invalid: expected DEBUG, INFO, WARNING or ERROR")
+        if self.is_production:
+            if self.agent_secret == DEV_AGENT_SECRET:
+                problems.append("AGENT_SECRET must be set in production (the development secret is refused)")
+            if self.api_secret == DEV_API_SECRET:
+                problems.append("API_SECRET must be set in production (the development secret is refused)")
+            if self.swagger_enabled:
+                pass  # allowed, but the operator asked for it explicitly
+        return problems
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, doc) for every setting, for docs and ``restosync config``."""
+    return [
+        (f.metadata["env"], "" if f.default is None else str(f.default), f.metadata["doc"])
+        for f in fields(Settings)
+    ]

@@ -1,0 +1,1 @@
+"""Domain types: frozen dataclasses, NewType ids and enums, one module per area."""

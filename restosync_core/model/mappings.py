@@ -1,0 +1,44 @@
+"""ERP code mappings: how a vendor's ERP codes translate to RestoMarket's."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from restosync_core.model.ids import MappingId, VendorId
+
+
+class MappingType(enum.StrEnum):
+    UNIT = "unit"
+    VAT = "vat"
+    FAMILY = "family"
+    SUBFAMILY = "subfamily"
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    id: MappingId
+    vendor_id: VendorId
+    mapping_type: MappingType
+    erp_code: str
+    resto_code: str
+    resto_label: str | None
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MappingResult:
+    """What ``resolve`` answers for an active mapping."""
+
+    resto_code: str
+    resto_label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MappingKey:
+    vendor_id: VendorId
+    mapping_type: MappingType
+    erp_code: str
+
+    def cache_key(self) -> str:
+        return f"{self.vendor_id}:{self.mapping_type.value}:{self.erp_code}"

@@ -1,0 +1,88 @@
+"""Orders placed on the marketplace, and the sync jobs that deliver them to ERPs."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId, VendorId
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"
+    """Placed; not yet confirmed by the ERP."""
+    SYNCED = "synced"
+    """The ERP confirmed it and gave its reference."""
+    FAILED = "failed"
+    """Delivery gave up; an admin looks at the dead letter."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: OrderId
+    vendor_id: VendorId
+    order_number: str
+    status: OrderStatus
+    lines: tuple[OrderLine, ...]
+    erp_reference: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SyncJobStatus(enum.StrEnum):
+    PENDING = "pending"
+    """Waiting for a worker (``next_attempt_at`` says from when)."""
+    PROCESSING = "processing"
+    """Claimed by a worker until ``claimed_until``."""
+    SENT = "sent"
+    """The agent accepted it; its callback is awaited until ``next_attempt_at``."""
+    COMPLETED = "completed"
+    FAILED = "failed"
+    """Out of attempts or refused for good; a dead letter holds it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncJob:
+    id: SyncJobId
+    order_id: OrderId | None
+    vendor_id: VendorId
+    job_type: str
+    status: SyncJobStatus
+    payload: dict[str, object]
+    attempts: int
+    max_attempts: int
+    next_attempt_at: datetime | None
+    claimed_until: datetime | None
+    correlation_id: UUID
+    erp_reference: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: DeadLetterId
+    sync_job_id: SyncJobId | None
+    vendor_id: VendorId
+    job_type: str
+    payload: dict[str, object]
+    last_error: str | None
+    attempts: int
+    resolved: bool
+    created_at: datetime
+    resolved_at: datetime | None = None
+    retry_count: int = 0
+    details: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,42 @@
+"""Pagination shared by every list (REQ-14): ``?page=&limit=`` with a maximum of 100."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from restosync_core.errors import ValidationFailed
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    page: int = 1
+    limit: int = DEFAULT_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.page < 1:
+            raise ValidationFailed("page must be 1 or more", path="$.page")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", path="$.limit")
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    page: int
+    limit: int
+    total: int
+
+    @property
+    def total_pages(self) -> int:
+        return math.ceil(self.total / self.limit) if self.total else 0

@@ -1,0 +1,1 @@
+"""Pure decisions: values in, values or actions out; no I/O."""

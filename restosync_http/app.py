@@ -1,0 +1,85 @@
+"""The Litestar app factory: takes a process's services (real or fake) and answers HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import Receive, Scope, Send
+
+from restosync_adapters.bootstrap import Services
+from restosync_http.errors import EXCEPTION_HANDLERS
+from restosync_http.middleware import with_request_context
+from restosync_http.routes import ROUTES
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+"""The largest body any route accepts (batch ingest, 10 MB); smaller routes set their own."""
+
+
+class RestosyncApp(Litestar):
+    """Litestar, with request ids and security headers on every answer, errors included."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        await with_request_context(scope, receive, send, super().__call__)
+
+
+def _openapi(enabled: bool) -> OpenAPIConfig | None:
+    if not enabled:
+        return None
+    return OpenAPIConfig(
+        title="restosync",
+        version="0.1.0",
+        description="ERP synchronisation for RestoMarket: agents push catalogue data, orders flow to ERPs.",
+        path="/schema",
+        render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "AgentBearer": SecurityScheme(type="http", scheme="bearer", description="agent token + X-Vendor-ID"),
+                "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+            }
+        ),
+    )
+
+
+def create_app(services: Services, *, manage_services: bool = True) -> Litestar:
+    """Build the API around ``services``; with ``manage_services`` the app starts and stops them."""
+    settings = services.settings
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if manage_services:
+            await services.start()
+        try:
+            yield
+        finally:
+            if manage_services:
+                await services.stop()
+
+    cors = CORSConfig(
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Correlation-ID", "X-Vendor-ID", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+        allow_credentials=True,
+        max_age=86400,
+    )
+    extra: dict[str, Any] = {}
+    return RestosyncApp(
+        route_handlers=ROUTES,
+        state=State({"services": services}),
+        lifespan=[lifespan],
+        cors_config=cors,
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=_openapi(settings.swagger_enabled),
+        request_max_body_size=MAX_BODY_BYTES,
+        logging_config=None,
+        debug=False,
+        **extra,
+    )

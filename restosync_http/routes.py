@@ -1,0 +1,11 @@
+"""Every route handler the API serves; each area adds its controllers here."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from restosync_http.controllers.health import HealthController
+
+ROUTES: list[ControllerRouterHandler] = [
+    HealthController,
+]
