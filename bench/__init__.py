@@ -1,0 +1,1 @@
+"""restosync's benchmarks: each part measures itself and a baseline in the same run."""
