@@ -1,0 +1,59 @@
+"""``restosync api``: serve the HTTP API with uvicorn until SIGTERM or Ctrl-C.
+
+On a stop signal uvicorn stops accepting connections, lets in-flight requests
+finish (up to ``--graceful-seconds``), then the app's lifespan closes the
+database pool and Redis clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+
+from restosync_adapters.bootstrap import bootstrap
+from restosync_adapters.logging import configure_logging
+from restosync_adapters.settings import Settings, SettingsError
+from restosync_http.app import create_app
+
+log = logging.getLogger("restosync.api")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="restosync api", description="Serve the restosync HTTP API.")
+    parser.add_argument("--host", help="overrides HOST")
+    parser.add_argument("--port", type=int, help="overrides PORT")
+    parser.add_argument("--graceful-seconds", type=float, default=30.0,
+                        help="how long in-flight requests may take to finish on shutdown (default 30)")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if settings.uses_dev_secrets:
+        log.warning("using the development AGENT_SECRET/API_SECRET; set real ones (refused when ENV=production)")
+    app = create_app(bootstrap(settings))
+    config = uvicorn.Config(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=args.graceful_seconds,
+        loop="uvloop",
+        http="httptools",
+    )
+    server = uvicorn.Server(config)
+    log.info("restosync API listening on http://%s:%s", config.host, config.port)
+    server.run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
