@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
-DEV_AGENT_SECRET = "dev-only-agent-secret-not-for-production"
-DEV_API_SECRET = "dev-only-api-secret-not-for-production-000"
+DEV_AGENT_SECRET = "dev-only-agent-secret-not-for-production"  # noqa: S105 - marked, refused in production
+DEV_API_SECRET = "dev-only-api-secret-not-for-production-000"  # noqa: S105 - marked, refused in production
 MIN_API_SECRET_LENGTH = 32
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -12,7 +11,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import Receive, Scope, Send
+from litestar.types import ControllerRouterHandler, Receive, Scope, Send
 
 from restosync_adapters.bootstrap import Services
 from restosync_http.errors import EXCEPTION_HANDLERS
@@ -48,8 +47,16 @@ def _openapi(enabled: bool) -> OpenAPIConfig | None:
     )
 
 
-def create_app(services: Services, *, manage_services: bool = True) -> Litestar:
-    """Build the API around ``services``; with ``manage_services`` the app starts and stops them."""
+def create_app(
+    services: Services,
+    *,
+    manage_services: bool = True,
+    extra_routes: list[ControllerRouterHandler] | None = None,
+) -> Litestar:
+    """Build the API around ``services``; with ``manage_services`` the app starts and stops them.
+
+    ``extra_routes`` lets tests mount routes of their own beside the real ones.
+    """
     settings = services.settings
 
     @asynccontextmanager
@@ -70,9 +77,8 @@ def create_app(services: Services, *, manage_services: bool = True) -> Litestar:
         allow_credentials=True,
         max_age=86400,
     )
-    extra: dict[str, Any] = {}
     return RestosyncApp(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *(extra_routes or [])],
         state=State({"services": services}),
         lifespan=[lifespan],
         cors_config=cors,
@@ -81,5 +87,4 @@ def create_app(services: Services, *, manage_services: bool = True) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
         debug=False,
-        **extra,
     )

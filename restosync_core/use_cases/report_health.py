@@ -19,19 +19,19 @@ class HealthReport:
     """The names of the required subsystems that are down."""
 
 
-async def _check(probe: HealthProbe, timeout: float) -> ProbeResult:
+async def _check(probe: HealthProbe, seconds: float) -> ProbeResult:
     try:
-        return await asyncio.wait_for(probe.check(), timeout)
+        return await asyncio.wait_for(probe.check(), seconds)
     except TimeoutError:
-        return ProbeResult(up=False, error=f"no answer within {timeout:g} s")
+        return ProbeResult(up=False, error=f"no answer within {seconds:g} s")
     except Exception as exc:  # a probe must never take /health down with it
         return ProbeResult(up=False, error=type(exc).__name__)
 
 
 async def report_health(
-    probes: Sequence[HealthProbe], *, timeout: float = PROBE_TIMEOUT_SECONDS
+    probes: Sequence[HealthProbe], *, probe_timeout: float = PROBE_TIMEOUT_SECONDS
 ) -> HealthReport:
-    results = await asyncio.gather(*(_check(p, timeout) for p in probes))
+    results = await asyncio.gather(*(_check(p, probe_timeout) for p in probes))
     by_name = {p.name: r for p, r in zip(probes, results, strict=True)}
     failing = [p.name for p, r in zip(probes, results, strict=True) if p.required and not r.up]
     return HealthReport(ok=not failing, results=by_name, failing=failing)
