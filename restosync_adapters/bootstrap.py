@@ -23,13 +23,17 @@ from restosync_adapters.health import (
     QueuesProbe,
     RedisProbe,
 )
+from restosync_adapters.postgres.mappings import PgMappingLookup
 from restosync_adapters.postgres.pool import make_pool
 from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
 from restosync_adapters.redis.clients import make_async_redis
+from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
 from restosync_adapters.settings import Settings
 from restosync_core.ports.clock import Clock, SystemClock
 from restosync_core.ports.health import HealthProbe
+from restosync_core.ports.mappings import MappingInvalidation, MappingResolver
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,9 @@ class Services:
     probes: list[HealthProbe]
     pool: AsyncConnectionPool | None = None
     redis: aioredis.Redis | None = None
+    # --- mappings (always set by bootstrap(); None only in a hand-built Services)
+    mapping_resolver: MappingResolver = None  # type: ignore[assignment]
+    mapping_invalidation: MappingInvalidation = None  # type: ignore[assignment]
     _on_start: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _on_stop: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
@@ -98,6 +105,19 @@ def bootstrap(settings: Settings | None = None, *, pool_size: int | None = None,
 
     services._on_start.append(open_pool)
     services._on_stop.extend([close_redis, close_pool])
+
+    # --- mappings: one resolver (and its cache) per process, kept fresh through Redis
+    services.mapping_invalidation = RedisMappingInvalidation(redis, settings.redis_prefix)
+    services.mapping_resolver = CachedMappingResolver(
+        lookup=PgMappingLookup(pool),
+        invalidation=services.mapping_invalidation,
+        clock=services.clock,
+        ttl_seconds=settings.mapping_cache_ttl_seconds,
+        max_entries=settings.mapping_cache_max_entries,
+        redis_retry_seconds=settings.mapping_cache_redis_retry_seconds,
+    )
+    # --- end mappings
+
     for name, value in overrides.items():
         setattr(services, name, value)
     return services

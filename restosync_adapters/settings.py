@@ -97,6 +97,14 @@ class Settings:
     rate_limit_sync: int = _env("RATE_LIMIT_SYNC_PER_MIN", 60, _positive_int)
     rate_limit_sync_batch: int = _env("RATE_LIMIT_SYNC_BATCH_PER_MIN", 10, _positive_int)
     rate_limits_enabled: bool = _env("RATE_LIMITS_ENABLED", True, _bool)
+    # --- mappings: ERP code resolution cache and admin seed (REQ-4).
+    mapping_cache_ttl_seconds: int = _env("MAPPING_CACHE_TTL_SECONDS", 300, _positive_int)
+    mapping_cache_max_entries: int = _env("MAPPING_CACHE_MAX_ENTRIES", 10_000, _positive_int)
+    mapping_cache_redis_retry_seconds: float = _env(
+        "MAPPING_CACHE_REDIS_RETRY_SECONDS", 1.0, _non_negative_float,
+        doc="while Redis is down, resolve from the database alone and retry Redis after this long",
+    )
+    mapping_seed_max_rows: int = _env("MAPPING_SEED_MAX_ROWS", 5000, _positive_int)
 
     @property
     def is_production(self) -> bool:

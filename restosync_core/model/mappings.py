@@ -27,6 +27,22 @@ class Mapping:
 
 
 @dataclass(frozen=True, slots=True)
+class NewMapping:
+    """A mapping as an admin writes it (create, replace, seed): everything but the id."""
+
+    vendor_id: VendorId
+    mapping_type: MappingType
+    erp_code: str
+    resto_code: str
+    resto_label: str | None = None
+    is_active: bool = True
+
+    @property
+    def key(self) -> tuple[VendorId, MappingType, str]:
+        return (self.vendor_id, self.mapping_type, self.erp_code)
+
+
+@dataclass(frozen=True, slots=True)
 class MappingResult:
     """What ``resolve`` answers for an active mapping."""
 

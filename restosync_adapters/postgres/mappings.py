@@ -1,0 +1,227 @@
+"""PostgreSQL adapters for ERP code mappings: the resolver's one-query lookup and the admin repository."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from restosync_core.errors import Conflict, DependencyUnavailable
+from restosync_core.model.ids import MappingId, VendorId
+from restosync_core.model.mappings import Mapping, MappingResult, MappingType, NewMapping
+from restosync_core.model.pagination import Page, PageRequest
+from restosync_core.ports.mappings import CodeKey, MappingFilter, SeedOutcome
+
+_COLUMNS = "id, vendor_id, mapping_type::text AS mapping_type, erp_code, resto_code, resto_label, is_active"
+
+# Joining against unnest() rather than "= ANY(...)" keeps the plan on the unique
+# index even for a vendor the planner has no statistics for yet (see GOTCHAS).
+FIND_ACTIVE = """
+SELECT m.mapping_type::text AS mapping_type, m.erp_code, m.resto_code, m.resto_label
+FROM unnest(%(types)s::text[]::mapping_type[], %(codes)s::text[]) AS k(mapping_type, erp_code)
+JOIN erp_code_mappings m
+  ON m.vendor_id = %(vendor_id)s AND m.mapping_type = k.mapping_type AND m.erp_code = k.erp_code
+WHERE m.is_active
+"""
+
+GET = f"SELECT {_COLUMNS} FROM erp_code_mappings WHERE id = %s"
+GET_FOR_UPDATE = GET + " FOR UPDATE"
+GET_BY_KEY = f"""
+SELECT {_COLUMNS} FROM erp_code_mappings
+WHERE vendor_id = %s AND mapping_type = %s::mapping_type AND erp_code = %s
+"""
+
+_LIST_WHERE = """
+WHERE (%(vendor_id)s::text IS NULL OR vendor_id = %(vendor_id)s)
+  AND (%(mapping_type)s::mapping_type IS NULL OR mapping_type = %(mapping_type)s::mapping_type)
+  AND (%(is_active)s::boolean IS NULL OR is_active = %(is_active)s)
+"""
+COUNT = "SELECT count(*) AS total FROM erp_code_mappings" + _LIST_WHERE
+LIST = f"""
+SELECT {_COLUMNS} FROM erp_code_mappings {_LIST_WHERE}
+ORDER BY vendor_id, mapping_type, erp_code
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+CREATE = f"""
+INSERT INTO erp_code_mappings (vendor_id, mapping_type, erp_code, resto_code, resto_label, is_active)
+VALUES (%s, %s::mapping_type, %s, %s, %s, %s)
+ON CONFLICT (vendor_id, mapping_type, erp_code) DO NOTHING
+RETURNING {_COLUMNS}
+"""
+
+REPLACE = f"""
+UPDATE erp_code_mappings
+SET vendor_id = %s, mapping_type = %s::mapping_type, erp_code = %s,
+    resto_code = %s, resto_label = %s, is_active = %s, updated_at = now()
+WHERE id = %s
+RETURNING {_COLUMNS}
+"""
+
+DEACTIVATE = f"""
+UPDATE erp_code_mappings SET is_active = false, updated_at = now()
+WHERE id = %s AND is_active
+RETURNING {_COLUMNS}
+"""
+
+# One statement for the whole seed. A row whose values are already stored is
+# not touched (the WHERE of DO UPDATE), so it is neither returned nor counted:
+# unchanged = rows - created - updated. xmax = 0 marks a freshly inserted row.
+UPSERT_MANY = """
+WITH input AS (
+    SELECT * FROM unnest(%b::text[], %b::text[]::mapping_type[], %b::text[], %b::text[], %b::text[], %b::boolean[])
+        AS i(vendor_id, mapping_type, erp_code, resto_code, resto_label, is_active)
+), written AS (
+    INSERT INTO erp_code_mappings AS m (vendor_id, mapping_type, erp_code, resto_code, resto_label, is_active)
+    SELECT vendor_id, mapping_type, erp_code, resto_code, resto_label, is_active FROM input
+    ON CONFLICT (vendor_id, mapping_type, erp_code) DO UPDATE
+        SET resto_code = EXCLUDED.resto_code, resto_label = EXCLUDED.resto_label,
+            is_active = EXCLUDED.is_active, updated_at = now()
+        WHERE (m.resto_code, m.resto_label, m.is_active)
+              IS DISTINCT FROM (EXCLUDED.resto_code, EXCLUDED.resto_label, EXCLUDED.is_active)
+    RETURNING m.vendor_id, (m.xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS created,
+       count(*) FILTER (WHERE NOT inserted) AS updated,
+       coalesce(array_agg(DISTINCT vendor_id), '{}') AS changed_vendors
+FROM written
+"""
+
+
+def _mapping(row: dict[str, Any]) -> Mapping:
+    return Mapping(
+        id=MappingId(row["id"]),
+        vendor_id=VendorId(row["vendor_id"]),
+        mapping_type=MappingType(row["mapping_type"]),
+        erp_code=row["erp_code"],
+        resto_code=row["resto_code"],
+        resto_label=row["resto_label"],
+        is_active=row["is_active"],
+    )
+
+
+def _values(new: NewMapping) -> tuple[object, ...]:
+    return (new.vendor_id, new.mapping_type.value, new.erp_code, new.resto_code, new.resto_label, new.is_active)
+
+
+class PgMappingLookup:
+    """``MappingLookup`` on its own pooled connection: a single autocommit SELECT, no transaction."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def find_active(self, vendor_id: VendorId, keys: Sequence[CodeKey]) -> dict[CodeKey, MappingResult]:
+        if not keys:
+            return {}
+        params = {
+            "vendor_id": vendor_id,
+            "types": [str(t) for t, _ in keys],
+            "codes": [c for _, c in keys],
+        }
+        try:
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(FIND_ACTIVE, params)
+                rows = await cur.fetchall()
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise DependencyUnavailable("the database is unavailable") from exc
+        return {
+            (MappingType(r["mapping_type"]), r["erp_code"]): MappingResult(r["resto_code"], r["resto_label"])
+            for r in rows
+        }
+
+
+class PgMappingRepository:
+    """``uow.mappings``: runs on the unit of work's connection, inside its transaction."""
+
+    def __init__(self, conn: AsyncConnection[Any]) -> None:
+        self._conn = conn
+
+    async def _one(self, query: str, params: Sequence[object]) -> Mapping | None:
+        cur = await self._conn.execute(query, params)
+        row = await cur.fetchone()
+        return _mapping(row) if row else None
+
+    async def get(self, mapping_id: MappingId) -> Mapping | None:
+        return await self._one(GET, (mapping_id,))
+
+    async def list(self, where: MappingFilter, page: PageRequest) -> Page[Mapping]:
+        params: dict[str, object] = {
+            "vendor_id": where.vendor_id,
+            "mapping_type": where.mapping_type.value if where.mapping_type else None,
+            "is_active": where.is_active,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+        cur = await self._conn.execute(COUNT, params)
+        total_row = await cur.fetchone()
+        total = int(total_row["total"]) if total_row else 0
+        cur = await self._conn.execute(LIST, params)
+        rows = await cur.fetchall()
+        return Page(items=[_mapping(r) for r in rows], page=page.page, limit=page.limit, total=total)
+
+    async def create(self, new: NewMapping) -> Mapping:
+        created = await self._one(CREATE, _values(new))
+        if created is not None:
+            return created
+        existing = await self._one(GET_BY_KEY, (new.vendor_id, new.mapping_type.value, new.erp_code))
+        raise _duplicate(new, existing)
+
+    async def replace(self, mapping_id: MappingId, new: NewMapping) -> tuple[Mapping, Mapping] | None:
+        before = await self._one(GET_FOR_UPDATE, (mapping_id,))
+        if before is None:
+            return None
+        try:
+            after = await self._one(REPLACE, (*_values(new), mapping_id))
+        except psycopg.errors.UniqueViolation as exc:
+            raise _duplicate(new, None) from exc
+        assert after is not None  # the row is locked FOR UPDATE above
+        return before, after
+
+    async def deactivate(self, mapping_id: MappingId) -> tuple[Mapping, bool] | None:
+        changed = await self._one(DEACTIVATE, (mapping_id,))
+        if changed is not None:
+            return changed, True
+        current = await self.get(mapping_id)
+        return (current, False) if current else None
+
+    async def upsert_many(self, rows: Sequence[NewMapping]) -> SeedOutcome:
+        if not rows:
+            return SeedOutcome(created=0, updated=0, unchanged=0, changed_vendors=frozenset())
+        columns = (
+            [r.vendor_id for r in rows],
+            [r.mapping_type.value for r in rows],
+            [r.erp_code for r in rows],
+            [r.resto_code for r in rows],
+            [r.resto_label for r in rows],
+            [r.is_active for r in rows],
+        )
+        cur = await self._conn.execute(UPSERT_MANY, columns)
+        result = await cur.fetchone()
+        assert result is not None  # an aggregate always answers one row
+        created, updated = int(result["created"]), int(result["updated"])
+        return SeedOutcome(
+            created=created,
+            updated=updated,
+            unchanged=len(rows) - created - updated,
+            changed_vendors=frozenset(VendorId(v) for v in result["changed_vendors"]),
+        )
+
+
+def _duplicate(new: NewMapping, existing: Mapping | None) -> Conflict:
+    detail: dict[str, object] = {
+        "vendorId": new.vendor_id,
+        "mappingType": new.mapping_type.value,
+        "erpCode": new.erp_code,
+    }
+    if existing is not None:
+        detail["existingId"] = str(existing.id)
+        detail["existingIsActive"] = existing.is_active
+    state = "" if existing is None or existing.is_active else " (inactive: update it to reactivate)"
+    return Conflict(
+        f"a mapping for vendor {new.vendor_id!r}, type {new.mapping_type.value!r} and ERP code "
+        f"{new.erp_code!r} already exists{state}",
+        detail=detail,
+    )

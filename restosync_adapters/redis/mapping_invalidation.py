@@ -1,0 +1,46 @@
+"""RedisMappingInvalidation: each vendor's mapping generation, one Redis string per vendor.
+
+A generation is a random token, not a counter: a counter that Redis forgets
+(restart without persistence) and counts up again could repeat a value some
+process still has entries tagged with; a fresh random token never does, and a
+missing key (None) differs from every token ever written.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from restosync_core.errors import DependencyUnavailable
+from restosync_core.model.ids import VendorId
+
+
+def generation_key(prefix: str, vendor_id: str) -> str:
+    return f"{prefix}:mappings:generation:{vendor_id}"
+
+
+class RedisMappingInvalidation:
+    def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def generation_of(self, vendor_id: VendorId) -> str | None:
+        try:
+            raw = await self._redis.get(generation_key(self._prefix, vendor_id))
+        except (RedisError, OSError) as exc:
+            raise DependencyUnavailable("Redis is unavailable (mapping generations)") from exc
+        if raw is None:
+            return None
+        return raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+
+    async def invalidate(self, vendor_ids: Collection[VendorId]) -> None:
+        if not vendor_ids:
+            return
+        token = secrets.token_hex(16)
+        try:
+            await self._redis.mset({generation_key(self._prefix, v): token for v in vendor_ids})
+        except (RedisError, OSError) as exc:
+            raise DependencyUnavailable("Redis is unavailable (mapping generations)") from exc
