@@ -99,9 +99,11 @@ def bootstrap(settings: Settings | None = None, *, pool_size: int | None = None,
 
     async def close_pool() -> None:
         await pool.close()
+        log.info("closed the database pool")
 
     async def close_redis() -> None:
         await redis.aclose()
+        log.info("closed the Redis client")
 
     services._on_start.append(open_pool)
     services._on_stop.extend([close_redis, close_pool])

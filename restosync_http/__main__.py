@@ -12,6 +12,7 @@ import logging
 import sys
 
 import uvicorn
+from litestar import Litestar
 
 from restosync_adapters.bootstrap import bootstrap
 from restosync_adapters.logging import configure_logging
@@ -36,23 +37,27 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if settings.uses_dev_secrets:
         log.warning("using the development AGENT_SECRET/API_SECRET; set real ones (refused when ENV=production)")
-    app = create_app(bootstrap(settings))
+    serve(create_app(bootstrap(settings)), args.host or settings.host, args.port or settings.port,
+          graceful_seconds=args.graceful_seconds)
+    return 0
+
+
+def serve(app: Litestar, host: str, port: int, *, graceful_seconds: float = 30.0) -> None:
+    """Run ``app`` until SIGTERM/SIGINT; in-flight requests get ``graceful_seconds`` to finish."""
     config = uvicorn.Config(
         app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         lifespan="on",
         log_config=None,
         access_log=False,
         server_header=False,
-        timeout_graceful_shutdown=args.graceful_seconds,
+        timeout_graceful_shutdown=graceful_seconds,
         loop="uvloop",
         http="httptools",
     )
-    server = uvicorn.Server(config)
-    log.info("restosync API listening on http://%s:%s", config.host, config.port)
-    server.run()
-    return 0
+    log.info("restosync API listening on http://%s:%s", host, port)
+    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":
