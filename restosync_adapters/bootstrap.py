@@ -15,6 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 
+from restosync_adapters.alerts import LoggingAlertSink
 from restosync_adapters.health import (
     AgentsProbe,
     DatabaseProbe,
@@ -26,13 +27,19 @@ from restosync_adapters.health import (
 from restosync_adapters.postgres.mappings import PgMappingLookup
 from restosync_adapters.postgres.pool import make_pool
 from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
+from restosync_adapters.passwords import BcryptTokenHasher
 from restosync_adapters.redis.clients import make_async_redis
+from restosync_adapters.redis.rate_limiter import RedisRateLimiter
+from restosync_adapters.redis.token_cache import RedisAgentTokenCache
 from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
 from restosync_adapters.settings import Settings
+from restosync_core.ports.alerts import AlertSink
 from restosync_core.ports.clock import Clock, SystemClock
 from restosync_core.ports.health import HealthProbe
 from restosync_core.ports.mappings import MappingInvalidation, MappingResolver
+from restosync_core.ports.rate_limit import RateLimiter
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from restosync_core.use_cases.agent_registry import AgentRegistry
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 
 log = logging.getLogger(__name__)
@@ -51,6 +58,10 @@ class Services:
     # --- mappings (always set by bootstrap(); None only in a hand-built Services)
     mapping_resolver: MappingResolver = None  # type: ignore[assignment]
     mapping_invalidation: MappingInvalidation = None  # type: ignore[assignment]
+    # --- agents, alerts and rate limits (always set by bootstrap())
+    agents: AgentRegistry = None  # type: ignore[assignment]
+    alerts: AlertSink = None  # type: ignore[assignment]
+    rate_limiter: RateLimiter = None  # type: ignore[assignment]
     _on_start: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _on_stop: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
@@ -119,6 +130,19 @@ def bootstrap(settings: Settings | None = None, *, pool_size: int | None = None,
         redis_retry_seconds=settings.mapping_cache_redis_retry_seconds,
     )
     # --- end mappings
+
+    # --- agents: registry use cases, bcrypt off the hot path via the Redis token cache
+    services.alerts = overrides.pop("alerts", None) or LoggingAlertSink()
+    services.rate_limiter = overrides.pop("rate_limiter", None) or RedisRateLimiter(redis, settings.redis_prefix)
+    services.agents = overrides.pop("agents", None) or AgentRegistry.build(
+        uow=services.uow,
+        clock=services.clock,
+        hasher=overrides.pop("token_hasher", None) or BcryptTokenHasher(),
+        tokens=overrides.pop("token_cache", None)
+        or RedisAgentTokenCache(redis, settings.redis_prefix, settings.agent_secret, settings.agent_token_cache_ttl),
+        alerts=services.alerts,
+    )
+    # --- end agents
 
     for name, value in overrides.items():
         setattr(services, name, value)

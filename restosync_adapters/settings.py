@@ -97,6 +97,11 @@ class Settings:
     rate_limit_sync: int = _env("RATE_LIMIT_SYNC_PER_MIN", 60, _positive_int)
     rate_limit_sync_batch: int = _env("RATE_LIMIT_SYNC_BATCH_PER_MIN", 10, _positive_int)
     rate_limits_enabled: bool = _env("RATE_LIMITS_ENABLED", True, _bool)
+    # --- agents
+    agent_token_cache_ttl: int = _env(
+        "AGENT_TOKEN_CACHE_TTL_SECONDS", 300, _positive_int,
+        doc="how long a bcrypt-verified agent token is recognised without bcrypt (revocation is immediate)",
+    )
     # --- mappings: ERP code resolution cache and admin seed (REQ-4).
     mapping_cache_ttl_seconds: int = _env("MAPPING_CACHE_TTL_SECONDS", 300, _positive_int)
     mapping_cache_max_entries: int = _env("MAPPING_CACHE_MAX_ENTRIES", 10_000, _positive_int)

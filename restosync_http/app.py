@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler, Receive, Scope, Send
 from restosync_adapters.bootstrap import Services
 from restosync_http.errors import EXCEPTION_HANDLERS
 from restosync_http.middleware import with_request_context
+from restosync_http.rate_limit import RateLimitMiddleware
 from restosync_http.routes import ROUTES
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -85,6 +86,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi(settings.swagger_enabled),
         request_max_body_size=MAX_BODY_BYTES,
+        middleware=[RateLimitMiddleware],
         logging_config=None,
         debug=False,
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from restosync_http.controllers.agents import AdminAgentsController, AgentAdminController, AgentController
 from restosync_http.controllers.health import HealthController
 
 ROUTES: list[ControllerRouterHandler] = [
     HealthController,
+    AgentController, AgentAdminController, AdminAgentsController,
 ]

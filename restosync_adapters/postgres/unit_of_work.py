@@ -9,6 +9,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from restosync_adapters.postgres.agents import PgAgentRepository
 from restosync_core.errors import DependencyUnavailable
 
 
@@ -44,6 +45,7 @@ class PgUnitOfWork:
 
     def _bind(self, conn: AsyncConnection[Any]) -> None:
         """Create this transaction's repositories (each area adds its own line)."""
+        self.agents = PgAgentRepository(conn)
 
     async def __aexit__(
         self,

@@ -28,3 +28,10 @@ class Agent:
     registered_at: datetime
     updated_at: datetime
     settings: dict[str, object] = field(default_factory=dict)
+    status_changed_at: datetime | None = None
+    """When the recorded ``status`` last changed."""
+
+    @property
+    def last_seen_at(self) -> datetime:
+        """The last sign of life: the last heartbeat, or the registration when none came yet."""
+        return self.last_heartbeat_at or self.registered_at

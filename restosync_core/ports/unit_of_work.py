@@ -15,8 +15,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from restosync_core.ports.agents import AgentRepository
+
 
 class UnitOfWork(Protocol):
+    agents: AgentRepository
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(

@@ -58,6 +58,9 @@ class FakeUnitOfWork:
 
     def _bind(self) -> None:
         """Create this transaction's fake repositories (each area adds its own line)."""
+        from tests.fakes.agents import FakeAgentRepository
+
+        self.agents = FakeAgentRepository(self.db)
 
     async def __aexit__(
         self,

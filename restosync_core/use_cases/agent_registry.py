@@ -1,0 +1,50 @@
+"""The agent registry: every agent use case, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from restosync_core.ports.agents import AgentTokenCache, TokenHasher
+from restosync_core.ports.alerts import AlertSink
+from restosync_core.ports.clock import Clock
+from restosync_core.ports.unit_of_work import UnitOfWorkFactory
+from restosync_core.use_cases.authenticate_agent import AuthenticateAgent
+from restosync_core.use_cases.check_agent_health import CheckAgentHealth
+from restosync_core.use_cases.deregister_agent import DeregisterAgent
+from restosync_core.use_cases.get_agent import GetAgent
+from restosync_core.use_cases.list_agents import ListAgents
+from restosync_core.use_cases.record_agent_heartbeat import RecordAgentHeartbeat
+from restosync_core.use_cases.register_agent import RegisterAgent
+from restosync_core.use_cases.update_agent import UpdateAgent
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRegistry:
+    register: RegisterAgent
+    authenticate: AuthenticateAgent
+    heartbeat: RecordAgentHeartbeat
+    deregister: DeregisterAgent
+    get: GetAgent
+    list_agents: ListAgents
+    update: UpdateAgent
+    check_health: CheckAgentHealth
+
+    @classmethod
+    def build(
+        cls,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: TokenHasher,
+        tokens: AgentTokenCache,
+        alerts: AlertSink,
+    ) -> AgentRegistry:
+        return cls(
+            register=RegisterAgent(uow, hasher, tokens, clock),
+            authenticate=AuthenticateAgent(uow, hasher, tokens),
+            heartbeat=RecordAgentHeartbeat(uow, clock),
+            deregister=DeregisterAgent(uow, tokens),
+            get=GetAgent(uow, clock),
+            list_agents=ListAgents(uow, clock),
+            update=UpdateAgent(uow, clock),
+            check_health=CheckAgentHealth(uow, clock, alerts),
+        )

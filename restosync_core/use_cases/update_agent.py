@@ -1,0 +1,45 @@
+"""Admin update of an agent: its URL and/or its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from restosync_core.errors import NotFound, ValidationFailed
+from restosync_core.model.agents import Agent
+from restosync_core.model.ids import VendorId
+from restosync_core.ports.clock import Clock
+from restosync_core.ports.unit_of_work import UnitOfWorkFactory
+from restosync_core.use_cases.get_agent import as_of
+from restosync_core.use_cases.register_agent import MAX_URL_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChanges:
+    agent_url: str | None = None
+    settings: dict[str, object] | None = None
+    """Replaces the stored settings as a whole."""
+
+
+class UpdateAgent:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, vendor_id: str, changes: AgentChanges) -> Agent:
+        if changes.agent_url is None and changes.settings is None:
+            raise ValidationFailed("nothing to change: send agentUrl and/or settings", path="$")
+        if changes.agent_url is not None:
+            parts = urlsplit(changes.agent_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or len(changes.agent_url) > MAX_URL_LENGTH:
+                raise ValidationFailed("agentUrl must be an http(s) URL", path="$.agentUrl")
+        vendor = VendorId(vendor_id)
+        async with self._uow() as uow:
+            agent = await uow.agents.update(
+                vendor, agent_url=changes.agent_url, settings=changes.settings, at=self._clock.now()
+            )
+            if agent is None:
+                raise NotFound(f"no agent is registered for vendor {vendor_id}")
+            changed = [k for k, v in (("agentUrl", changes.agent_url), ("settings", changes.settings)) if v is not None]
+            await uow.agents.log_events("agent.updated", [(vendor, {"changed": changed})])
+        return as_of(agent, self._clock)

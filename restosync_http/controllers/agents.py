@@ -1,0 +1,198 @@
+"""Agent registry endpoints: self-registration and heartbeats (agents), listing and care (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import HeaderParameter, JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from restosync_core.model.pagination import MAX_LIMIT, PageRequest
+from restosync_core.use_cases.register_agent import Registration
+from restosync_core.use_cases.update_agent import AgentChanges
+from restosync_http.dto.agents import (
+    AgentResponse,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    RegisterAgentRequest,
+    UpdateAgentRequest,
+)
+from restosync_http.dto.base import PageMeta, Paginated
+from restosync_http.guards import (
+    agent_guard,
+    api_key_guard,
+    authenticated_vendor,
+    registration_guard,
+    services_of,
+)
+from restosync_http.rate_limit import ADMIN, HEARTBEAT, REGISTER, rate_limits
+
+AnyRequest = Request[Any, Any, Any]
+PageParam = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
+LimitParam = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
+VendorPath = Annotated[str, Parameter(description="The vendor id the agent is registered for.")]
+
+
+class AgentController(Controller):
+    """What agents themselves call."""
+
+    path = "/api/agents"
+    tags = ["agents"]
+
+    @post(
+        "/register",
+        operation_id="registerAgent",
+        summary="Register an agent (upsert)",
+        description=(
+            "Authenticated with the shared registration secret (`Authorization: Bearer <AGENT_SECRET>`). "
+            "Creates the vendor's agent (201) or updates its URL and version (200). An existing vendor's "
+            "agent can only be changed by a caller proving its current token: the same `authToken`, or "
+            "`X-Agent-Token: <current token>` to replace the token; otherwise 409 (an admin deregisters "
+            "first). The token is stored only as a bcrypt hash. Limited to 10 per minute per IP."
+        ),
+        guards=[registration_guard],
+        opt=rate_limits(REGISTER),
+        status_code=HTTP_201_CREATED,
+        security=[{"AgentBearer": []}],
+    )
+    async def register(
+        self,
+        request: AnyRequest,
+        data: JSONBody[RegisterAgentRequest],
+        current_token: Annotated[
+            str | None,
+            HeaderParameter(name="X-Agent-Token", required=False, description="The current token, to replace it."),
+        ] = None,
+    ) -> Response[AgentResponse]:
+        registered = await services_of(request).agents.register(
+            Registration(data.vendor_id, data.agent_url, data.auth_token, data.version, current_token)
+        )
+        status = HTTP_201_CREATED if registered.created else HTTP_200_OK
+        return Response(AgentResponse.of(registered.agent), status_code=status)
+
+    @post(
+        "/heartbeat",
+        operation_id="sendAgentHeartbeat",
+        summary="Agent heartbeat (every 30 s)",
+        description=(
+            "Agent auth (`Authorization: Bearer <token>` + `X-Vendor-ID`). Marks the agent online; it turns "
+            "degraded after 60 s without a heartbeat and offline after 300 s. The body is optional; a "
+            "`vendorId` in it must be the token's vendor (else 403). Limited to 120 per minute per agent."
+        ),
+        guards=[agent_guard],
+        opt=rate_limits(HEARTBEAT),
+        status_code=HTTP_200_OK,
+        security=[{"AgentBearer": []}],
+    )
+    async def heartbeat(self, request: AnyRequest, data: JSONBody[HeartbeatRequest | None] = None) -> HeartbeatResponse:
+        body = data or HeartbeatRequest()
+        agent = await services_of(request).agents.heartbeat(
+            authenticated_vendor(request), named_vendor=body.vendor_id, version=body.version
+        )
+        assert agent.last_heartbeat_at is not None
+        return HeartbeatResponse(
+            vendor_id=agent.vendor_id, status=agent.status.value, received_at=agent.last_heartbeat_at
+        )
+
+
+async def _list(request: AnyRequest, page: int, limit: int) -> Paginated[AgentResponse]:
+    found = await services_of(request).agents.list_agents(PageRequest(page, limit))
+    return Paginated(
+        data=[AgentResponse.of(a) for a in found.items],
+        meta=PageMeta(page=found.page, limit=found.limit, total=found.total, total_pages=found.total_pages),
+    )
+
+
+class AgentAdminController(Controller):
+    """The spec's admin rows under ``/api/agents`` (REQ-3)."""
+
+    path = "/api/agents"
+    tags = ["agents", "admin"]
+    guards = [api_key_guard]
+    opt = rate_limits(ADMIN)
+    security = [{"ApiKey": []}]
+
+    @get(
+        "/",
+        operation_id="listAgents",
+        summary="List agents with their health",
+        description="Paginated, ordered by vendor id; each status is computed as of now.",
+    )
+    async def list_agents(
+        self, request: AnyRequest, page: PageParam = 1, limit: LimitParam = 50
+    ) -> Paginated[AgentResponse]:
+        return await _list(request, page, limit)
+
+    @get(
+        "/{vendor_id:str}",
+        operation_id="getAgent",
+        summary="Get one agent",
+        description="The agent of that vendor with its status as of now; 404 if none is registered.",
+    )
+    async def get_agent(self, request: AnyRequest, vendor_id: VendorPath) -> AgentResponse:
+        return AgentResponse.of(await services_of(request).agents.get(vendor_id))
+
+    @delete(
+        "/{vendor_id:str}",
+        operation_id="deregisterAgent",
+        summary="Deregister an agent",
+        description="Removes the vendor's agent; its token stops working at once. 404 if none.",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def deregister(self, request: AnyRequest, vendor_id: VendorPath) -> None:
+        await services_of(request).agents.deregister(vendor_id)
+
+
+class AdminAgentsController(Controller):
+    """The admin dashboard's agent rows (REQ-15)."""
+
+    path = "/api/admin/agents"
+    tags = ["admin"]
+    guards = [api_key_guard]
+    opt = rate_limits(ADMIN)
+    security = [{"ApiKey": []}]
+
+    @get(
+        "/",
+        operation_id="adminListAgents",
+        summary="List agents with their health",
+        description="Paginated, ordered by vendor id; each status is computed as of now.",
+    )
+    async def list_agents(
+        self, request: AnyRequest, page: PageParam = 1, limit: LimitParam = 50
+    ) -> Paginated[AgentResponse]:
+        return await _list(request, page, limit)
+
+    @get(
+        "/{vendor_id:str}",
+        operation_id="adminGetAgent",
+        summary="Agent details",
+        description="The agent of that vendor with its status as of now; 404 if none is registered.",
+    )
+    async def get_agent(self, request: AnyRequest, vendor_id: VendorPath) -> AgentResponse:
+        return AgentResponse.of(await services_of(request).agents.get(vendor_id))
+
+    @put(
+        "/{vendor_id:str}",
+        operation_id="adminUpdateAgent",
+        summary="Update an agent's URL and/or settings",
+        description="Send `agentUrl`, `settings` (replaces the stored object) or both. 404 if none.",
+    )
+    async def update_agent(
+        self, request: AnyRequest, vendor_id: VendorPath, data: JSONBody[UpdateAgentRequest]
+    ) -> AgentResponse:
+        agent = await services_of(request).agents.update(
+            vendor_id, AgentChanges(agent_url=data.agent_url, settings=data.settings)
+        )
+        return AgentResponse.of(agent)
+
+    @delete(
+        "/{vendor_id:str}",
+        operation_id="adminDeregisterAgent",
+        summary="Deregister an agent",
+        description="Removes the vendor's agent; its token stops working at once. 404 if none.",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def deregister(self, request: AnyRequest, vendor_id: VendorPath) -> None:
+        await services_of(request).agents.deregister(vendor_id)
