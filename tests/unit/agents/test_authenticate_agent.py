@@ -1,0 +1,71 @@
+"""Authenticating agents: bcrypt once, then the cache; every failure looks the same; revocation is immediate."""
+
+from __future__ import annotations
+
+import pytest
+
+from restosync_core.errors import Unauthenticated
+from restosync_core.model.ids import VendorId
+from restosync_core.use_cases.authenticate_agent import AGENT_AUTH_FAILED
+from tests.fakes.agents import FakeTokenHasher
+from tests.unit.agents.helpers import TOKEN_A, TOKEN_B, World, run
+
+
+def test_the_slow_hash_is_used_once_then_the_token_is_recognised_from_the_cache() -> None:
+    world = World()
+    world.register("v1", TOKEN_A)
+    before = FakeTokenHasher.calls
+    assert run(world.registry.authenticate("v1", TOKEN_A)) == "v1"
+    assert FakeTokenHasher.calls == before + 1
+    for _ in range(5):
+        assert run(world.registry.authenticate("v1", TOKEN_A)) == "v1"
+    assert FakeTokenHasher.calls == before + 1
+    assert TOKEN_A not in world.tokens.entries["v1"]
+
+
+@pytest.mark.parametrize(
+    ("vendor", "token"),
+    [
+        ("v1", TOKEN_B),  # wrong token
+        ("v2", TOKEN_A),  # another (registered) vendor's header
+        ("nobody", TOKEN_A),  # unknown vendor
+        ("", TOKEN_A),  # no vendor
+        ("v1", ""),  # no token
+        ("bad vendor", TOKEN_A),  # not even a vendor id
+    ],
+)
+def test_every_failure_is_the_same_unauthenticated_error(vendor: str, token: str) -> None:
+    world = World()
+    world.register("v1", TOKEN_A)
+    world.register("v2", TOKEN_B)
+    with pytest.raises(Unauthenticated) as caught:
+        run(world.registry.authenticate(vendor, token))
+    assert caught.value.message == AGENT_AUTH_FAILED
+
+
+def test_an_unknown_vendor_costs_a_slow_hash_like_a_wrong_token() -> None:
+    world = World()
+    before = FakeTokenHasher.calls
+    with pytest.raises(Unauthenticated):
+        run(world.registry.authenticate("nobody", TOKEN_A))
+    assert FakeTokenHasher.calls == before + 1
+
+
+def test_deregistration_revokes_a_cached_token_at_once() -> None:
+    world = World()
+    world.register("v1", TOKEN_A)
+    run(world.registry.authenticate("v1", TOKEN_A))
+    run(world.registry.deregister("v1"))
+    with pytest.raises(Unauthenticated):
+        run(world.registry.authenticate("v1", TOKEN_A))
+    assert world.audit[-1]["action"] == "agent.deregistered"
+
+
+def test_a_verification_racing_a_revocation_does_not_bring_the_token_back() -> None:
+    world = World()
+    world.register("v1", TOKEN_A)
+    vendor = VendorId("v1")
+    stamp = run(world.tokens.stamp(vendor))  # a slow verification read its stamp ...
+    run(world.registry.deregister("v1"))  # ... the vendor is deregistered meanwhile ...
+    run(world.tokens.remember(vendor, TOKEN_A, stamp))  # ... and it then tries to cache the token
+    assert not run(world.tokens.recognises(vendor, TOKEN_A))
