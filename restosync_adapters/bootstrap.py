@@ -40,6 +40,9 @@ from restosync_core.ports.mappings import MappingInvalidation, MappingResolver
 from restosync_core.ports.rate_limit import RateLimiter
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from restosync_core.use_cases.agent_registry import AgentRegistry
+from restosync_core.use_cases.ingest_items import IngestItems
+from restosync_core.use_cases.ingest_stock import IngestStock
+from restosync_core.use_cases.ingest_warehouses import IngestWarehouses
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,10 @@ class Services:
     agents: AgentRegistry = None  # type: ignore[assignment]
     alerts: AlertSink = None  # type: ignore[assignment]
     rate_limiter: RateLimiter = None  # type: ignore[assignment]
+    # --- ingest (always set by bootstrap())
+    ingest_items: IngestItems = None  # type: ignore[assignment]
+    ingest_stock: IngestStock = None  # type: ignore[assignment]
+    ingest_warehouses: IngestWarehouses = None  # type: ignore[assignment]
     _on_start: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _on_stop: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
@@ -143,6 +150,13 @@ def bootstrap(settings: Settings | None = None, *, pool_size: int | None = None,
         alerts=services.alerts,
     )
     # --- end agents
+
+    # --- ingest: the three push pipelines (items need the mapping resolver)
+    chunk = settings.ingest_chunk_size
+    services.ingest_items = IngestItems(services.uow, services.mapping_resolver, services.clock, chunk)
+    services.ingest_stock = IngestStock(services.uow, services.clock, chunk)
+    services.ingest_warehouses = IngestWarehouses(services.uow, services.clock, chunk)
+    # --- end ingest
 
     for name, value in overrides.items():
         setattr(services, name, value)

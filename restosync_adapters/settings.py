@@ -110,6 +110,11 @@ class Settings:
         doc="while Redis is down, resolve from the database alone and retry Redis after this long",
     )
     mapping_seed_max_rows: int = _env("MAPPING_SEED_MAX_ROWS", 5000, _positive_int)
+    # --- ingest
+    ingest_chunk_size: int = _env(
+        "INGEST_CHUNK_SIZE", 1000, _positive_int,
+        doc="rows per upsert statement when a push is written (see docs/performance.md)",
+    )
 
     @property
     def is_production(self) -> bool:

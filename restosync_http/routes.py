@@ -6,8 +6,10 @@ from litestar.types import ControllerRouterHandler
 
 from restosync_http.controllers.agents import AdminAgentsController, AgentAdminController, AgentController
 from restosync_http.controllers.health import HealthController
+from restosync_http.controllers.ingest import IngestController
 
 ROUTES: list[ControllerRouterHandler] = [
     HealthController,
     AgentController, AgentAdminController, AdminAgentsController,
+    IngestController,
 ]

@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from restosync_adapters.postgres.agents import PgAgentRepository
+from restosync_adapters.postgres.catalog import bind_catalog_repositories
 from restosync_core.errors import DependencyUnavailable
 
 
@@ -46,6 +47,7 @@ class PgUnitOfWork:
     def _bind(self, conn: AsyncConnection[Any]) -> None:
         """Create this transaction's repositories (each area adds its own line)."""
         self.agents = PgAgentRepository(conn)
+        bind_catalog_repositories(self, conn)
 
     async def __aexit__(
         self,

@@ -16,10 +16,14 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from restosync_core.ports.agents import AgentRepository
+from restosync_core.ports.catalog import ItemRepository, StockRepository, WarehouseRepository
 
 
 class UnitOfWork(Protocol):
     agents: AgentRepository
+    items: ItemRepository
+    stock: StockRepository
+    warehouses: WarehouseRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -61,6 +61,9 @@ class FakeUnitOfWork:
         from tests.fakes.agents import FakeAgentRepository
 
         self.agents = FakeAgentRepository(self.db)
+        from tests.fakes.catalog import bind_catalog_repositories
+
+        bind_catalog_repositories(self)
 
     async def __aexit__(
         self,

@@ -1,0 +1,51 @@
+"""Ingest warehouses pushed by a vendor's agent: hash, dedupe, compare, upsert in chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from restosync_core.model.catalog import Warehouse
+from restosync_core.model.ids import VendorId
+from restosync_core.model.ingest import IngestReport
+from restosync_core.policies.content_hash import warehouse_hash
+from restosync_core.policies.ingest import plan_ingest
+from restosync_core.ports.catalog import WarehouseWrite
+from restosync_core.ports.clock import Clock
+from restosync_core.ports.unit_of_work import UnitOfWorkFactory
+from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ensure_one_vendor, write_plan
+
+
+@dataclass(frozen=True, slots=True)
+class IngestWarehouses:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+
+    async def __call__(self, vendor_id: VendorId, warehouses: Sequence[Warehouse]) -> IngestReport:
+        """Write what changed; answer one reason (or None: written) per input row, in input order."""
+        ensure_one_vendor(vendor_id, (w.vendor_id for w in warehouses))
+        if not warehouses:
+            return IngestReport([])
+        keys = [w.warehouse_id for w in warehouses]
+        hashes = [warehouse_hash(w) for w in warehouses]
+        updated_at = [w.updated_at for w in warehouses]
+
+        def prepare(index: int) -> WarehouseWrite:
+            return WarehouseWrite(warehouses[index], hashes[index])
+
+        async with self.uow() as uow:
+            stored = await uow.warehouses.stored_versions(vendor_id, list(dict.fromkeys(keys)))
+            plan = plan_ingest(keys, hashes, updated_at, stored, prepare)
+            synced_at = self.clock.now()
+
+            async def upsert(rows: Sequence[WarehouseWrite]) -> set[str]:
+                return await uow.warehouses.upsert(vendor_id, rows, synced_at)
+
+            reasons = await write_plan(
+                plan, keys, hashes, updated_at,
+                upsert=upsert,
+                reread=lambda codes: uow.warehouses.stored_versions(vendor_id, codes),
+                chunk_size=self.chunk_size,
+            )
+        return IngestReport(reasons)

@@ -1,0 +1,215 @@
+"""Bodies of the six ``/api/sync`` push endpoints and their per-row answers (agent-api.md).
+
+Decimals travel as JSON strings and are checked by pattern here (so a bad one
+is named by its path, e.g. ``$.items[3].price``) before becoming ``Decimal``;
+they never pass through a float. Timestamps must carry an offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
+
+import msgspec
+from litestar.dto import AbstractDTO, DTOConfig
+from msgspec import Meta
+
+from restosync_core.model.catalog import Item, StockLevel, Warehouse
+from restosync_core.model.ids import VendorId
+from restosync_core.model.ingest import IngestReport, RowStatus
+from restosync_http.dto.base import Dto, decode_json
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.dto.data_structures import DTOFieldDefinition
+    from litestar.openapi.spec import Reference, Schema
+    from litestar.typing import FieldDefinition
+
+Key = Annotated[str, Meta(min_length=1, max_length=64)]
+Name = Annotated[str, Meta(min_length=1, max_length=255)]
+Price = Annotated[
+    str,
+    Meta(pattern=r"^[0-9]{1,10}(\.[0-9]{1,4}0*)?$", examples=["18.50"],
+         description="decimal >= 0 as a string, at most 10 digits before the point and 4 after"),
+]
+Quantity = Annotated[
+    str,
+    Meta(pattern=r"^-?[0-9]{1,14}(\.[0-9]{1,4}0*)?$", examples=["12.5"],
+         description="decimal as a string, at most 14 digits before the point and 4 after"),
+]
+Timestamp = Annotated[
+    datetime, Meta(tz=True, description="RFC 3339 with an offset: when the ERP last changed the row")
+]
+
+
+class ItemIn(Dto):
+    sku: Key
+    name: Name
+    unit_code: Key
+    vat_code: Key
+    price: Price
+    updated_at: Timestamp
+    description: Annotated[str, Meta(max_length=4000)] | None = None
+    family_code: Key | None = None
+    subfamily_code: Key | None = None
+    barcode: Key | None = None
+    active: bool = True
+
+    def to_item(self, vendor_id: VendorId) -> Item:
+        return Item(vendor_id, self.sku, self.name, self.description, self.unit_code, self.vat_code,
+                    self.family_code, self.subfamily_code, Decimal(self.price), self.barcode, self.active,
+                    self.updated_at)
+
+
+class StockIn(Dto):
+    sku: Key
+    warehouse_id: Key
+    quantity: Quantity
+    updated_at: Timestamp
+
+    def to_level(self, vendor_id: VendorId) -> StockLevel:
+        return StockLevel(vendor_id, self.sku, self.warehouse_id, Decimal(self.quantity), self.updated_at)
+
+
+class WarehouseIn(Dto):
+    warehouse_id: Key
+    name: Name
+    updated_at: Timestamp
+    address: Annotated[str, Meta(max_length=1000)] | None = None
+    active: bool = True
+
+    def to_warehouse(self, vendor_id: VendorId) -> Warehouse:
+        return Warehouse(vendor_id, self.warehouse_id, self.name, self.address, self.active, self.updated_at)
+
+
+VendorField = Annotated[
+    str | None, Meta(description="optional; when present it must be the vendor the agent's token proves (else 403)")
+]
+
+
+class ItemsPush(Dto):
+    items: list[ItemIn]
+    vendor_id: VendorField = None
+
+
+class StockPush(Dto):
+    stock: list[StockIn]
+    vendor_id: VendorField = None
+
+
+class WarehousesPush(Dto):
+    warehouses: list[WarehouseIn]
+    vendor_id: VendorField = None
+
+
+# ---------------------------------------------------------------- answers
+
+class ItemResult(Dto, omit_defaults=True):
+    sku: str
+    status: RowStatus
+    reason: str | None = None
+
+
+class StockResult(Dto, omit_defaults=True):
+    sku: str
+    warehouse_id: str
+    status: RowStatus
+    reason: str | None = None
+
+
+class WarehouseResult(Dto, omit_defaults=True):
+    warehouse_id: str
+    status: RowStatus
+    reason: str | None = None
+
+
+R = TypeVar("R")
+
+
+class IngestResponse(Dto, Generic[R]):
+    """Counts, then one result per input row in input order."""
+
+    processed: int
+    skipped: int
+    failed: int
+    results: list[R]
+
+
+_PROCESSED = RowStatus.PROCESSED
+
+
+def item_response(rows: Sequence[ItemIn], report: IngestReport) -> IngestResponse[ItemResult]:
+    results = [
+        ItemResult(sku=row.sku, status=_PROCESSED) if reason is None
+        else ItemResult(sku=row.sku, status=reason.status, reason=reason.value)
+        for row, reason in zip(rows, report.reasons, strict=True)
+    ]
+    return _response(results, report)
+
+
+def stock_response(rows: Sequence[StockIn], report: IngestReport) -> IngestResponse[StockResult]:
+    results = [
+        StockResult(sku=row.sku, warehouse_id=row.warehouse_id, status=_PROCESSED) if reason is None
+        else StockResult(sku=row.sku, warehouse_id=row.warehouse_id, status=reason.status, reason=reason.value)
+        for row, reason in zip(rows, report.reasons, strict=True)
+    ]
+    return _response(results, report)
+
+
+def warehouse_response(rows: Sequence[WarehouseIn], report: IngestReport) -> IngestResponse[WarehouseResult]:
+    results = [
+        WarehouseResult(warehouse_id=row.warehouse_id, status=_PROCESSED) if reason is None
+        else WarehouseResult(warehouse_id=row.warehouse_id, status=reason.status, reason=reason.value)
+        for row, reason in zip(rows, report.reasons, strict=True)
+    ]
+    return _response(results, report)
+
+
+def _response(results: list[R], report: IngestReport) -> IngestResponse[R]:
+    return IngestResponse(processed=report.processed, skipped=report.skipped, failed=report.failed,
+                          results=results)
+
+
+# ---------------------------------------------------------------- one-pass body decoding
+
+T = TypeVar("T")
+
+
+class RawJsonDTO(AbstractDTO[T], Generic[T]):
+    """Decode the raw body straight into the msgspec struct (one pass, errors named by JSON path).
+
+    Litestar's default for a ``data: Struct`` parameter decodes to builtins and
+    then converts (two passes, its own error format). This DTO keeps the
+    handler's ``data`` annotation, so the request schema still appears in
+    OpenAPI, and hands the bytes to ``decode_json``.
+    """
+
+    config: ClassVar[DTOConfig] = DTOConfig()
+
+    def decode_bytes(self, value: bytes) -> Any:
+        return decode_json(value, self.model_type)
+
+    def decode_builtins(self, value: dict[str, Any]) -> Any:
+        return msgspec.convert(value, self.model_type)
+
+    @classmethod
+    def create_for_field_definition(cls, field_definition: FieldDefinition, handler_id: str,
+                                    backend_cls: Any = None) -> None:
+        """No transfer model to build: msgspec does all the work."""
+
+    @classmethod
+    def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str,
+                              schema_creator: SchemaCreator) -> Reference | Schema:
+        return schema_creator.for_field_definition(field_definition)
+
+    @classmethod
+    def generate_field_definitions(cls, model_type: type[Any]) -> Generator[DTOFieldDefinition, None, None]:
+        yield from ()
+
+    @classmethod
+    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
+        return False

@@ -1,0 +1,115 @@
+"""Building blocks for ingest unit tests: rows, a fake world and hypothesis strategies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from hypothesis import strategies as st
+
+from restosync_core.model.catalog import Item, StockLevel, Warehouse
+from restosync_core.model.ids import VendorId
+from restosync_core.model.mappings import MappingType
+from restosync_core.use_cases.ingest_items import IngestItems
+from restosync_core.use_cases.ingest_stock import IngestStock
+from restosync_core.use_cases.ingest_warehouses import IngestWarehouses
+from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
+from tests.fakes.catalog import ITEMS, STOCK, WAREHOUSES, FakeMappingResolver, StoredRow, hooks_of, table
+
+T = TypeVar("T")
+
+V1 = VendorId("vendor-1")
+V2 = VendorId("vendor-2")
+T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def item(sku: str = "SKU-1", *, vendor: VendorId = V1, minutes: int = 0, **changes: Any) -> Item:
+    base = Item(
+        vendor_id=vendor, sku=sku, name=f"Item {sku}", description=None, unit_code="KG", vat_code="TVA20",
+        family_code="FRUIT", subfamily_code=None, price=Decimal("18.50"), barcode=None, active=True,
+        updated_at=at(minutes),
+    )
+    return replace(base, **changes)
+
+
+def warehouse(code: str = "WH-1", *, vendor: VendorId = V1, minutes: int = 0, **changes: Any) -> Warehouse:
+    base = Warehouse(vendor_id=vendor, warehouse_id=code, name=f"Warehouse {code}", address=None, active=True,
+                     updated_at=at(minutes))
+    return replace(base, **changes)
+
+
+def level(sku: str = "SKU-1", code: str = "WH-1", quantity: str = "5", *, vendor: VendorId = V1,
+          minutes: int = 0) -> StockLevel:
+    return StockLevel(vendor_id=vendor, sku=sku, warehouse_id=code, quantity=Decimal(quantity),
+                      updated_at=at(minutes))
+
+
+@dataclass
+class World:
+    """One fake database, clock and resolver, with the three use cases built on them."""
+
+    db: FakeDatabase = field(default_factory=FakeDatabase)
+    clock: FakeClock = field(default_factory=lambda: FakeClock(datetime(2026, 2, 1, 12, 0, tzinfo=UTC)))
+    resolver: FakeMappingResolver = field(default_factory=FakeMappingResolver)
+    chunk_size: int = 1000
+
+    def __post_init__(self) -> None:
+        for vendor in (V1, V2):
+            self.resolver.add(vendor, MappingType.UNIT, "KG", "kilogram")
+            self.resolver.add(vendor, MappingType.VAT, "TVA20", "vat-20")
+            self.resolver.add(vendor, MappingType.FAMILY, "FRUIT", "fruit")
+        uow = fake_uow_factory(self.db)
+        self.items = IngestItems(uow=uow, mappings=self.resolver, clock=self.clock, chunk_size=self.chunk_size)
+        self.stock = IngestStock(uow=uow, clock=self.clock, chunk_size=self.chunk_size)
+        self.warehouses = IngestWarehouses(uow=uow, clock=self.clock, chunk_size=self.chunk_size)
+
+    @property
+    def hooks(self) -> Any:
+        return hooks_of(self.db)
+
+    def stored(self, name: str) -> dict[tuple[VendorId, Any], StoredRow]:
+        return dict(table(self.db, name))
+
+    def stored_items(self) -> dict[tuple[VendorId, Any], StoredRow]:
+        return self.stored(ITEMS)
+
+    def stored_stock(self) -> dict[tuple[VendorId, Any], StoredRow]:
+        return self.stored(STOCK)
+
+    def stored_warehouses(self) -> dict[tuple[VendorId, Any], StoredRow]:
+        return self.stored(WAREHOUSES)
+
+
+# ---------------------------------------------------------------- strategies
+
+texts = st.text(min_size=1, max_size=12)
+optional_texts = st.none() | st.text(max_size=12)
+decimals = st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False, allow_infinity=False)
+instants = st.integers(min_value=0, max_value=5).map(at)
+
+
+FEW_SKUS = st.sampled_from(["A", "B", "C", "D"])
+
+
+@st.composite
+def items(draw: st.DrawFn, skus: st.SearchStrategy[str] = FEW_SKUS) -> Item:
+    """Items over few skus and codes, so duplicates, equal contents and unmapped codes all happen."""
+    return Item(
+        vendor_id=V1, sku=draw(skus), name=draw(st.sampled_from(["apple", "pear"])), description=draw(optional_texts),
+        unit_code=draw(st.sampled_from(["KG", "KG", "LB"])), vat_code=draw(st.sampled_from(["TVA20", "TVA20", "X"])),
+        family_code=draw(st.none() | st.sampled_from(["FRUIT", "NOPE"])), subfamily_code=None,
+        price=draw(st.sampled_from([Decimal("1"), Decimal("1.50"), Decimal("2")])), barcode=None,
+        active=draw(st.booleans()), updated_at=draw(instants),
+    )
