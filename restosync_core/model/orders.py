@@ -70,6 +70,8 @@ class SyncJob:
     updated_at: datetime
     sent_at: datetime | None = None
     completed_at: datetime | None = None
+    claimed_by: str | None = None
+    """The worker holding a ``processing`` job's claim."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,4 +87,5 @@ class DeadLetter:
     created_at: datetime
     resolved_at: datetime | None = None
     retry_count: int = 0
+    last_retried_at: datetime | None = None
     details: dict[str, object] = field(default_factory=dict)

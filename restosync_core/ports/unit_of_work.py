@@ -17,6 +17,7 @@ from typing import Protocol, Self
 
 from restosync_core.ports.agents import AgentRepository
 from restosync_core.ports.catalog import ItemRepository, StockRepository, WarehouseRepository
+from restosync_core.ports.orders import AuditLog, DeadLetterRepository, OrderRepository, SyncJobRepository
 
 
 class UnitOfWork(Protocol):
@@ -24,6 +25,10 @@ class UnitOfWork(Protocol):
     items: ItemRepository
     stock: StockRepository
     warehouses: WarehouseRepository
+    orders: OrderRepository
+    sync_jobs: SyncJobRepository
+    dead_letters: DeadLetterRepository
+    audit_log: AuditLog
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,0 +1,120 @@
+"""Deliver an order to its vendor's agent: claim the job, call through the breaker, record the outcome.
+
+The claim (a conditional update in the database) makes a duplicate wake-up do
+nothing. The call happens outside any transaction. The outcome is written only
+if this worker still holds the claim: a callback that arrived meanwhile, or a
+worker that took over an expired claim, wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from restosync_core.errors import AgentUnavailable, CircuitOpen, TransientError
+from restosync_core.model.delivery import ORDERS_API, BreakerKey, DeliveryOutcome
+from restosync_core.model.ids import SyncJobId
+from restosync_core.model.orders import SyncJob, SyncJobStatus
+from restosync_core.policies import retry
+from restosync_core.policies.retry import RetryPolicy
+from restosync_core.ports.agent_client import AgentClient, AgentDirectory
+from restosync_core.ports.breaker import CircuitBreaker
+from restosync_core.ports.clock import Clock
+from restosync_core.ports.queue import JobQueue
+from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from restosync_core.use_cases.dead_letter_sync_job import dead_letter_sync_job
+from restosync_core.use_cases.sweep_sync_jobs import wake_or_leave_to_sweeper
+
+log = logging.getLogger(__name__)
+
+Transition = Callable[[SyncJob, datetime], SyncJob]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverOrder:
+    uow: UnitOfWorkFactory
+    queue: JobQueue
+    clock: Clock
+    policy: RetryPolicy
+    directory: AgentDirectory
+    agents: AgentClient
+    breaker: CircuitBreaker
+    worker: str
+    """This worker's name, written in the claim."""
+
+    async def __call__(self, job_id: SyncJobId) -> DeliveryOutcome:
+        now = self.clock.now()
+        async with self.uow() as uow:
+            job = await uow.sync_jobs.claim(job_id, self.worker, now, self.policy.claim_until(now))
+        if job is None:
+            return DeliveryOutcome.NOT_CLAIMED
+        if retry.is_exhausted(job, self.policy):
+            error = f"out of attempts; last error: {job.last_error or 'no callback came'}"
+            return await self._finish(job, lambda j, t: replace(retry.dead(j, t), last_error=error))
+        try:
+            await self._call_agent(job)
+        except CircuitOpen as exc:
+            retry_at = exc.retry_at
+            log.info("breaker open for %s: sync job %s deferred to %s", job.vendor_id, job.id, retry_at)
+            return await self._finish(job, lambda j, t: retry.deferred(j, t, retry_at))
+        except AgentUnavailable as exc:
+            permanent, message = exc.permanent, exc.message
+            return await self._finish(
+                job, lambda j, t: retry.attempt_failed(j, t, message, self.policy, permanent=permanent)
+            )
+        except TransientError as exc:
+            message = exc.message
+            return await self._finish(
+                job, lambda j, t: retry.attempt_failed(j, t, message, self.policy, permanent=False)
+            )
+        return await self._finish(job, lambda j, t: retry.accepted(j, t, self.policy))
+
+    async def _call_agent(self, job: SyncJob) -> None:
+        url = await self.directory.agent_url(job.vendor_id)
+        if url is None:
+            raise AgentUnavailable(f"no agent is registered for vendor {job.vendor_id}")
+
+        async def call() -> None:
+            await self.agents.create_order(
+                url, job_id=job.id, correlation_id=job.correlation_id, payload=job.payload
+            )
+
+        await self.breaker.call(BreakerKey(job.vendor_id, ORDERS_API), call)
+
+    async def _finish(self, claimed: SyncJob, transition: Transition) -> DeliveryOutcome:
+        now = self.clock.now()
+        async with self.uow() as uow:
+            current = await self._still_ours(uow, claimed)
+            if current is None:
+                return DeliveryOutcome.NOT_CLAIMED
+            current = transition(current, now)
+            if current.status is SyncJobStatus.FAILED:
+                await dead_letter_sync_job(uow, current, now)
+            else:
+                await uow.sync_jobs.save(current)
+        return await self._after_commit(claimed, current)
+
+    async def _still_ours(self, uow: UnitOfWork, claimed: SyncJob) -> SyncJob | None:
+        current = await uow.sync_jobs.get(claimed.id, for_update=True)
+        if (
+            current is None
+            or current.status is not SyncJobStatus.PROCESSING
+            or current.claimed_by != self.worker
+            or current.attempts != claimed.attempts
+        ):
+            log.info("sync job %s changed while being delivered; leaving it as it is", claimed.id)
+            return None
+        return current
+
+    async def _after_commit(self, claimed: SyncJob, job: SyncJob) -> DeliveryOutcome:
+        if job.next_attempt_at is not None:
+            await wake_or_leave_to_sweeper(self.queue, job.id, job.next_attempt_at)
+        if job.status is SyncJobStatus.FAILED:
+            return DeliveryOutcome.DEAD_LETTERED
+        if job.status is SyncJobStatus.SENT:
+            return DeliveryOutcome.SENT
+        if job.attempts < claimed.attempts:
+            return DeliveryOutcome.DEFERRED
+        return DeliveryOutcome.RETRY_SCHEDULED

@@ -1,0 +1,99 @@
+"""Place an order: the order, its lines and its pending sync job in one transaction; then wake a worker."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from restosync_core.errors import ValidationFailed
+from restosync_core.model.delivery import ORDER_SYNC_JOB_TYPE, NewOrder, PlacedOrder
+from restosync_core.model.ids import OrderId, SyncJobId, is_valid_vendor_id
+from restosync_core.model.orders import Order, OrderLine, OrderStatus, SyncJob, SyncJobStatus
+from restosync_core.policies.retry import RetryPolicy
+from restosync_core.ports.clock import Clock
+from restosync_core.ports.queue import JobQueue
+from restosync_core.ports.unit_of_work import UnitOfWorkFactory
+from restosync_core.use_cases.sweep_sync_jobs import wake_or_leave_to_sweeper
+
+MAX_LINES = 500
+
+
+def order_payload(order: Order, job_id: SyncJobId) -> dict[str, object]:
+    """The body the agent receives on ``/sync/create-order`` (agent-api.md); decimals as strings."""
+    return {
+        "jobId": str(job_id),
+        "orderId": str(order.id),
+        "vendorId": order.vendor_id,
+        "orderNumber": order.order_number,
+        "createdAt": order.created_at.isoformat(),
+        "lines": [
+            {"sku": line.sku, "quantity": str(line.quantity), "unitPrice": str(line.unit_price)}
+            for line in order.lines
+        ],
+    }
+
+
+def _validate(new: NewOrder) -> None:
+    if not is_valid_vendor_id(new.vendor_id):
+        raise ValidationFailed("vendorId must be 1-64 characters of [A-Za-z0-9._-]", path="$.vendorId")
+    if not 1 <= len(new.order_number) <= 64:
+        raise ValidationFailed("orderNumber must be 1-64 characters", path="$.orderNumber")
+    if not 1 <= len(new.lines) <= MAX_LINES:
+        raise ValidationFailed(f"an order has 1 to {MAX_LINES} lines", path="$.lines")
+    for i, line in enumerate(new.lines):
+        if not 1 <= len(line.sku) <= 64:
+            raise ValidationFailed("sku must be 1-64 characters", path=f"$.lines[{i}].sku")
+        if not line.quantity.is_finite() or line.quantity <= 0:
+            raise ValidationFailed("quantity must be a decimal above 0", path=f"$.lines[{i}].quantity")
+        if not line.unit_price.is_finite() or line.unit_price < 0:
+            raise ValidationFailed("unitPrice must be a decimal of 0 or more", path=f"$.lines[{i}].unitPrice")
+
+
+def new_sync_job(order: Order, now: datetime, policy: RetryPolicy) -> SyncJob:
+    job_id = SyncJobId(uuid.uuid4())
+    return SyncJob(
+        id=job_id,
+        order_id=order.id,
+        vendor_id=order.vendor_id,
+        job_type=ORDER_SYNC_JOB_TYPE,
+        status=SyncJobStatus.PENDING,
+        payload=order_payload(order, job_id),
+        attempts=0,
+        max_attempts=policy.max_attempts,
+        next_attempt_at=now,
+        claimed_until=None,
+        correlation_id=uuid.uuid4(),
+        erp_reference=None,
+        last_error=None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    uow: UnitOfWorkFactory
+    queue: JobQueue
+    clock: Clock
+    policy: RetryPolicy
+
+    async def __call__(self, new: NewOrder) -> PlacedOrder:
+        _validate(new)
+        now = self.clock.now()
+        order = Order(
+            id=OrderId(uuid.uuid4()),
+            vendor_id=new.vendor_id,
+            order_number=new.order_number,
+            status=OrderStatus.PENDING,
+            lines=tuple(OrderLine(ln.sku, ln.quantity, ln.unit_price) for ln in new.lines),
+            erp_reference=None,
+            created_at=now,
+            updated_at=now,
+        )
+        job = new_sync_job(order, now, self.policy)
+        async with self.uow() as uow:
+            await uow.orders.add(order)
+            await uow.sync_jobs.add(job)
+        await wake_or_leave_to_sweeper(self.queue, job.id, now)
+        return PlacedOrder(order=order, sync_job_id=job.id)

@@ -1,0 +1,84 @@
+"""A small world for order-delivery use-case tests: fakes, a driven clock, and the use cases built on them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from restosync_core.model.delivery import AgentCallback, CallbackStatus, DeliveryOutcome, NewOrder, NewOrderLine
+from restosync_core.model.ids import SyncJobId, VendorId
+from restosync_core.model.orders import SyncJob
+from restosync_core.policies.breaker import BreakerPolicy
+from restosync_core.policies.retry import RetryPolicy
+from restosync_core.use_cases.deliver_order import DeliverOrder
+from restosync_core.use_cases.handle_order_callback import HandleOrderCallback
+from restosync_core.use_cases.place_order import PlaceOrder
+from restosync_core.use_cases.resolve_dead_letter import ResolveDeadLetter
+from restosync_core.use_cases.retry_dead_letter import RetryDeadLetter
+from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
+from restosync_core.use_cases.view_dead_letters import ViewDeadLetters
+from restosync_core.use_cases.view_sync_jobs import ViewSyncJobs
+from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
+from tests.fakes.orders import FakeAgentClient, FakeAgentDirectory, FakeCircuitBreaker, FakeJobQueue
+
+VENDOR = VendorId("acme")
+AGENT_URL = "http://agent.acme.test"
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def an_order(number: str = "A-1", vendor: str = VENDOR) -> NewOrder:
+    return NewOrder(
+        vendor_id=VendorId(vendor),
+        order_number=number,
+        lines=(NewOrderLine("SKU-1", Decimal("2"), Decimal("18.50")),),
+    )
+
+
+@dataclass
+class World:
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker_policy: BreakerPolicy = field(default_factory=BreakerPolicy)
+
+    def __post_init__(self) -> None:
+        self.db = FakeDatabase()
+        self.clock = FakeClock()
+        self.queue = FakeJobQueue()
+        self.agent = FakeAgentClient()
+        self.directory = FakeAgentDirectory({VENDOR: AGENT_URL})
+        self.breaker = FakeCircuitBreaker(self.clock, self.breaker_policy)
+        uow = fake_uow_factory(self.db)
+        self.place = PlaceOrder(uow, self.queue, self.clock, self.policy)
+        self.callback = HandleOrderCallback(uow, self.queue, self.clock, self.policy)
+        self.sweep = SweepSyncJobs(uow, self.queue, self.clock, horizon_seconds=0)
+        self.retry_letter = RetryDeadLetter(uow, self.queue, self.clock)
+        self.resolve_letter = ResolveDeadLetter(uow, self.clock)
+        self.letters = ViewDeadLetters(uow)
+        self.jobs_view = ViewSyncJobs(uow)
+        self.uow = uow
+
+    def deliverer(self, worker: str = "w1") -> DeliverOrder:
+        return DeliverOrder(
+            self.uow, self.queue, self.clock, self.policy, self.directory, self.agent, self.breaker, worker
+        )
+
+    def deliver(self, job_id: SyncJobId, worker: str = "w1") -> DeliveryOutcome:
+        outcome: DeliveryOutcome = run(self.deliverer(worker)(job_id))
+        return outcome
+
+    def run_workers(self) -> list[DeliveryOutcome]:
+        """Run every wake-up due now, once (what idle workers would do at this instant)."""
+        return [self.deliver(job_id) for job_id in self.queue.take_due(self.clock.now())]
+
+    def job(self, job_id: SyncJobId) -> SyncJob:
+        return self.db.tables["sync_jobs"][job_id]
+
+    def complete(self, job_id: SyncJobId, reference: str = "ERP-1", vendor: str = VENDOR) -> Any:
+        return run(self.callback(VendorId(vendor), AgentCallback(job_id, CallbackStatus.COMPLETED, reference)))
+
+    def fail(self, job_id: SyncJobId, error: str = "rejected by ERP", vendor: str = VENDOR) -> Any:
+        return run(self.callback(VendorId(vendor), AgentCallback(job_id, CallbackStatus.FAILED, error=error)))
