@@ -7,6 +7,8 @@ they never pass through a float. Timestamps must carry an offset.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +18,7 @@ import msgspec
 from litestar.dto import AbstractDTO, DTOConfig
 from msgspec import Meta
 
+from restosync_core.errors import ValidationFailed
 from restosync_core.model.catalog import Item, StockLevel, Warehouse
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport, RowStatus
@@ -176,6 +179,20 @@ def _response(results: list[R], report: IngestReport) -> IngestResponse[R]:
 
 # ---------------------------------------------------------------- one-pass body decoding
 
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)` at (?P<path>\$\S*)$")
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _name_unknown_field(exc: ValidationFailed) -> ValidationFailed:
+    """msgspec names the object holding an unknown field; agents are told the field's own path."""
+    match = _UNKNOWN_FIELD.match(exc.message)
+    if match is None:
+        return exc
+    field, parent = match["field"], match["path"]
+    path = f"{parent}.{field}" if _PLAIN_NAME.match(field) else f"{parent}[{json.dumps(field)}]"
+    return ValidationFailed(f"unknown field `{field}` at {path}", path=path)
+
+
 T = TypeVar("T")
 
 
@@ -191,7 +208,10 @@ class RawJsonDTO(AbstractDTO[T], Generic[T]):
     config: ClassVar[DTOConfig] = DTOConfig()
 
     def decode_bytes(self, value: bytes) -> Any:
-        return decode_json(value, self.model_type)
+        try:
+            return decode_json(value, self.model_type)
+        except ValidationFailed as exc:
+            raise _name_unknown_field(exc) from exc.__cause__
 
     def decode_builtins(self, value: dict[str, Any]) -> Any:
         return msgspec.convert(value, self.model_type)
