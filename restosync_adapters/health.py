@@ -12,9 +12,11 @@ import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.queues import LOGICAL_QUEUES, rq_queue_key
+from restosync_core.policies.agent_health import DEGRADED_AFTER
 from restosync_core.ports.health import ProbeResult
 
-ONLINE_WITHIN_SECONDS = 60
+ONLINE_WITHIN_SECONDS = DEGRADED_AFTER.total_seconds()
+"""An agent silent for longer is degraded or offline (``restosync_core.policies.agent_health``)."""
 
 
 def _short(exc: BaseException) -> str:
@@ -73,7 +75,9 @@ class QueuesProbe:
 
 
 _AGENT_COUNTS = """
-SELECT count(*) FILTER (WHERE last_heartbeat_at > now() - make_interval(secs => %s)) AS online,
+SELECT count(*) FILTER (
+           WHERE COALESCE(last_heartbeat_at, registered_at) >= now() - make_interval(secs => %s)
+       ) AS online,
        count(*) AS total
 FROM agent_registry
 """

@@ -137,3 +137,8 @@ def test_registration_rejects_bad_bodies_naming_the_field(client: Client) -> Non
         response = client.post("/api/agents/register", json=bad, headers=secret)
         assert response.status_code == 400, response.text
         assert field in response.text
+
+
+def test_health_counts_a_freshly_registered_agent_as_online(client: Client) -> None:
+    register_agent(client, "v1")
+    assert client.get("/health").json()["info"]["agents"] == {"status": "up", "online": 1, "total": 1}
