@@ -148,7 +148,9 @@ def bootstrap(settings: Settings | None = None, *, pool_size: int | None = None,
         tokens=overrides.pop("token_cache", None)
         or RedisAgentTokenCache(redis, settings.redis_prefix, settings.agent_secret, settings.agent_token_cache_ttl),
         alerts=services.alerts,
+        heartbeat_flush_seconds=settings.agent_heartbeat_flush_seconds,
     )
+    services._on_stop.append(services.agents.heartbeat.close)  # runs before the pool closes
     # --- end agents
 
     # --- ingest: the three push pipelines (items need the mapping resolver)

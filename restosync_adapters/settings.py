@@ -102,6 +102,10 @@ class Settings:
         "AGENT_TOKEN_CACHE_TTL_SECONDS", 300, _positive_int,
         doc="how long a bcrypt-verified agent token is recognised without bcrypt (revocation is immediate)",
     )
+    agent_heartbeat_flush_seconds: float = _env(
+        "AGENT_HEARTBEAT_FLUSH_SECONDS", 1.0, _non_negative_float,
+        doc="heartbeats are written in one batch per interval per API process; 0 writes each one at once",
+    )
     # --- mappings: ERP code resolution cache and admin seed (REQ-4).
     mapping_cache_ttl_seconds: int = _env("MAPPING_CACHE_TTL_SECONDS", 300, _positive_int)
     mapping_cache_max_entries: int = _env("MAPPING_CACHE_MAX_ENTRIES", 10_000, _positive_int)

@@ -13,7 +13,7 @@ from restosync_core.model.agents import Agent, AgentStatus
 from restosync_core.model.ids import AgentId, VendorId
 from restosync_core.model.pagination import Page, PageRequest
 from restosync_core.policies.agent_health import StatusTransition
-from restosync_core.ports.agents import HeartbeatRecorded, NewRegistration
+from restosync_core.ports.agents import Heartbeat, HeartbeatRecorded, NewRegistration
 
 _COLUMNS = """id, vendor_id, agent_url, auth_token_hash, version, status, status_changed_at,
               last_heartbeat_at, settings, registered_at, updated_at"""
@@ -41,13 +41,23 @@ WHERE vendor_id = %(vendor_id)s
 RETURNING {_COLUMNS}
 """
 
-_HEARTBEAT = f"""
+# One statement for a whole batch of heartbeats (vendors unique within it); the locked
+# sub-select yields each row's status before the update. A heartbeat never moves time back.
+_HEARTBEATS = f"""
+WITH beat AS (
+    SELECT * FROM unnest(%(vendors)s::text[], %(at)s::timestamptz[], %(versions)s::text[])
+             AS b(vendor_id, at, version)
+), prev AS (
+    SELECT a.id, a.status, beat.at, beat.version
+    FROM agent_registry a JOIN beat ON beat.vendor_id = a.vendor_id
+    FOR UPDATE OF a
+)
 UPDATE agent_registry a
-SET last_heartbeat_at = %(at)s,
-    status_changed_at = CASE WHEN a.status <> 'online' THEN %(at)s ELSE a.status_changed_at END,
+SET last_heartbeat_at = GREATEST(prev.at, a.last_heartbeat_at),
+    status_changed_at = CASE WHEN a.status <> 'online' THEN prev.at ELSE a.status_changed_at END,
     status = 'online',
-    version = COALESCE(%(version)s, a.version)
-FROM (SELECT id, status FROM agent_registry WHERE vendor_id = %(vendor_id)s FOR UPDATE) AS prev
+    version = COALESCE(prev.version, a.version)
+FROM prev
 WHERE a.id = prev.id
 RETURNING {_A_COLUMNS}, prev.status AS previous_status
 """
@@ -138,13 +148,16 @@ class PgAgentRepository:
         assert row is not None, "update_registration needs the row locked by get_for_update"
         return _agent(row)
 
-    async def record_heartbeat(
-        self, vendor_id: VendorId, *, at: datetime, version: str | None
-    ) -> HeartbeatRecorded | None:
-        row = await self._one(_HEARTBEAT, {"vendor_id": vendor_id, "at": at, "version": version})
-        if row is None:
-            return None
-        return HeartbeatRecorded(_agent(row), AgentStatus(row["previous_status"]))
+    async def record_heartbeats(self, heartbeats: Sequence[Heartbeat]) -> list[HeartbeatRecorded]:
+        if not heartbeats:
+            return []
+        params = {
+            "vendors": [h.vendor_id for h in heartbeats],
+            "at": [h.at for h in heartbeats],
+            "versions": [h.version for h in heartbeats],
+        }
+        cur = await self._conn.execute(_HEARTBEATS, params)
+        return [HeartbeatRecorded(_agent(r), AgentStatus(r["previous_status"])) for r in await cur.fetchall()]
 
     async def update(
         self,

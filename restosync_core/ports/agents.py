@@ -23,6 +23,13 @@ class NewRegistration:
 
 
 @dataclass(frozen=True, slots=True)
+class Heartbeat:
+    vendor_id: VendorId
+    at: datetime
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HeartbeatRecorded:
     agent: Agent
     """The agent after the heartbeat (status online)."""
@@ -49,10 +56,9 @@ class AgentRepository(Protocol):
         """Re-registration of an existing vendor: URL, version, token hash; it counts as a heartbeat."""
         ...
 
-    async def record_heartbeat(
-        self, vendor_id: VendorId, *, at: datetime, version: str | None
-    ) -> HeartbeatRecorded | None:
-        """Mark the agent heard from at ``at`` (status online); None when the vendor has no agent."""
+    async def record_heartbeats(self, heartbeats: Sequence[Heartbeat]) -> list[HeartbeatRecorded]:
+        """Mark each agent heard from at its heartbeat's time (never earlier than already recorded),
+        status online, in one statement; vendors without an agent are skipped. One heartbeat per vendor."""
         ...
 
     async def update(

@@ -37,11 +37,14 @@ class AgentRegistry:
         hasher: TokenHasher,
         tokens: AgentTokenCache,
         alerts: AlertSink,
+        *,
+        heartbeat_flush_seconds: float = 0.0,
     ) -> AgentRegistry:
+        """``heartbeat_flush_seconds`` > 0 coalesces heartbeats into one write per interval."""
         return cls(
             register=RegisterAgent(uow, hasher, tokens, clock),
             authenticate=AuthenticateAgent(uow, hasher, tokens),
-            heartbeat=RecordAgentHeartbeat(uow, clock),
+            heartbeat=RecordAgentHeartbeat(uow, clock, flush_interval=heartbeat_flush_seconds),
             deregister=DeregisterAgent(uow, tokens),
             get=GetAgent(uow, clock),
             list_agents=ListAgents(uow, clock),

@@ -77,7 +77,8 @@ class AgentController(Controller):
         summary="Agent heartbeat (every 30 s)",
         description=(
             "Agent auth (`Authorization: Bearer <token>` + `X-Vendor-ID`). Marks the agent online; it turns "
-            "degraded after 60 s without a heartbeat and offline after 300 s. The body is optional; a "
+            "degraded after 60 s without a heartbeat and offline after 300 s (reads may lag a heartbeat by up to "
+            "AGENT_HEARTBEAT_FLUSH_SECONDS, 1 s by default). The body is optional; a "
             "`vendorId` in it must be the token's vendor (else 403). Limited to 120 per minute per agent."
         ),
         guards=[agent_guard],
@@ -87,13 +88,10 @@ class AgentController(Controller):
     )
     async def heartbeat(self, request: AnyRequest, data: JSONBody[HeartbeatRequest | None] = None) -> HeartbeatResponse:
         body = data or HeartbeatRequest()
-        agent = await services_of(request).agents.heartbeat(
+        ack = await services_of(request).agents.heartbeat(
             authenticated_vendor(request), named_vendor=body.vendor_id, version=body.version
         )
-        assert agent.last_heartbeat_at is not None
-        return HeartbeatResponse(
-            vendor_id=agent.vendor_id, status=agent.status.value, received_at=agent.last_heartbeat_at
-        )
+        return HeartbeatResponse(vendor_id=ack.vendor_id, status=ack.status.value, received_at=ack.received_at)
 
 
 async def _list(request: AnyRequest, page: int, limit: int) -> Paginated[AgentResponse]:

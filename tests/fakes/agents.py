@@ -13,7 +13,7 @@ from restosync_core.model.agents import Agent, AgentStatus
 from restosync_core.model.ids import AgentId, VendorId
 from restosync_core.model.pagination import Page, PageRequest
 from restosync_core.policies.agent_health import StatusTransition
-from restosync_core.ports.agents import HeartbeatRecorded, NewRegistration
+from restosync_core.ports.agents import Heartbeat, HeartbeatRecorded, NewRegistration
 from restosync_core.ports.alerts import Alert
 from restosync_core.ports.rate_limit import RateCharge, RateDecision
 
@@ -69,21 +69,23 @@ class FakeAgentRepository:
         self._rows[agent.vendor_id] = agent
         return agent
 
-    async def record_heartbeat(
-        self, vendor_id: VendorId, *, at: datetime, version: str | None
-    ) -> HeartbeatRecorded | None:
-        old = self._rows.get(vendor_id)
-        if old is None:
-            return None
-        agent = replace(
-            old,
-            last_heartbeat_at=at,
-            status=AgentStatus.ONLINE,
-            status_changed_at=old.status_changed_at if old.status is AgentStatus.ONLINE else at,
-            version=version if version is not None else old.version,
-        )
-        self._rows[vendor_id] = agent
-        return HeartbeatRecorded(agent, old.status)
+    async def record_heartbeats(self, heartbeats: Sequence[Heartbeat]) -> list[HeartbeatRecorded]:
+        assert len({h.vendor_id for h in heartbeats}) == len(heartbeats), "one heartbeat per vendor"
+        recorded = []
+        for beat in heartbeats:
+            old = self._rows.get(beat.vendor_id)
+            if old is None:
+                continue
+            agent = replace(
+                old,
+                last_heartbeat_at=max(beat.at, old.last_heartbeat_at) if old.last_heartbeat_at else beat.at,
+                status=AgentStatus.ONLINE,
+                status_changed_at=old.status_changed_at if old.status is AgentStatus.ONLINE else beat.at,
+                version=beat.version if beat.version is not None else old.version,
+            )
+            self._rows[beat.vendor_id] = agent
+            recorded.append(HeartbeatRecorded(agent, old.status))
+        return recorded
 
     async def update(
         self, vendor_id: VendorId, *, agent_url: str | None, settings: dict[str, object] | None, at: datetime

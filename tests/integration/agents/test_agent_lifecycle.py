@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
+from collections.abc import Callable
 
 import psycopg
 from litestar.testing import TestClient
@@ -14,6 +15,13 @@ from tests.fakes.agents import FakeAlertSink
 from tests.integration.agent_helpers import admin_headers, register_agent
 
 Client = TestClient  # type: ignore[type-arg]
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
 
 
 def _status(client: Client, vendor: str) -> str:
@@ -44,22 +52,23 @@ def test_register_heartbeat_and_status_transitions_with_a_driven_clock(
     clock.advance(seconds=61)
     assert _status(client, "v1") == "degraded"  # as of now, before any health check
     assert _recorded_status(settings, "v1") == "online"
-    report = asyncio.run(check())
+    report = client.blocking_portal.call(check)
     assert [(t.from_status, t.to_status) for t in report.transitions] == [("online", "degraded")]
     assert _recorded_status(settings, "v1") == "degraded"
 
     clock.advance(seconds=240)
     assert _status(client, "v1") == "offline"
-    report = asyncio.run(check())
+    report = client.blocking_portal.call(check)
     assert [(t.from_status, t.to_status) for t in report.transitions] == [("degraded", "offline")]
     assert [a.type for a in alerts.sent] == ["agent_offline"]
-    assert asyncio.run(check()).transitions == []
+    assert client.blocking_portal.call(check).transitions == []
     assert len(alerts.sent) == 1
 
     heartbeat = client.post("/api/agents/heartbeat", headers=headers, json={"version": "1.2.3"})
     assert heartbeat.status_code == 200, heartbeat.text
     assert heartbeat.json()["status"] == "online"
-    assert _status(client, "v1") == "online" and _recorded_status(settings, "v1") == "online"
+    _wait_until(lambda: _status(client, "v1") == "online")  # written by the next heartbeat flush (1 s)
+    assert _recorded_status(settings, "v1") == "online"
     with psycopg.connect(settings.database_url) as conn:
         actions = [r[0] for r in conn.execute(
             "SELECT details->>'to' FROM audit_log WHERE action = 'agent.status_changed' ORDER BY created_at, id"
@@ -67,9 +76,19 @@ def test_register_heartbeat_and_status_transitions_with_a_driven_clock(
     assert sorted(actions) == sorted(["degraded", "offline", "online"])
 
 
-def test_a_heartbeat_racing_the_health_check_keeps_the_agent_online(
-    driven_client: Client, driven_services: Services, clock: FakeClock, settings: Settings
-) -> None:
+def test_a_heartbeat_racing_the_health_check_keeps_the_agent_online(settings: Settings) -> None:
+    from restosync_adapters.bootstrap import bootstrap
+    from restosync_http.app import create_app
+    from tests.conftest import make_settings
+
+    clock = FakeClock()
+    write_through = make_settings(settings.database_url, settings.redis_prefix, AGENT_HEARTBEAT_FLUSH_SECONDS="0")
+    driven_services = bootstrap(write_through, clock=clock)
+    with TestClient(create_app(driven_services)) as driven_client:
+        _race(driven_client, driven_services, clock, settings)
+
+
+def _race(driven_client: Client, driven_services: Services, clock: FakeClock, settings: Settings) -> None:
     from restosync_core.policies.agent_health import plan_transitions
 
     headers = register_agent(driven_client, "v1")
@@ -79,7 +98,7 @@ def test_a_heartbeat_racing_the_health_check_keeps_the_agent_online(
         async with driven_services.uow() as uow:
             return plan_transitions(await uow.agents.all(), clock.now())
 
-    planned = asyncio.run(plan())
+    planned = driven_client.blocking_portal.call(plan)
     assert len(planned) == 1
     assert driven_client.post("/api/agents/heartbeat", headers=headers).status_code == 200
 
@@ -87,7 +106,7 @@ def test_a_heartbeat_racing_the_health_check_keeps_the_agent_online(
         async with driven_services.uow() as uow:
             return await uow.agents.apply_transitions(planned)
 
-    assert asyncio.run(apply()) == []
+    assert driven_client.blocking_portal.call(apply) == []
     assert _recorded_status(settings, "v1") == "online"
 
 

@@ -37,6 +37,7 @@ class World:
     hasher: FakeTokenHasher = field(default_factory=FakeTokenHasher)
     tokens: FakeTokenCache = field(default_factory=FakeTokenCache)
     alerts: FakeAlertSink = field(default_factory=FakeAlertSink)
+    heartbeat_flush_seconds: float = 0.0
     registry: AgentRegistry = field(init=False)
 
     def __post_init__(self) -> None:
@@ -46,6 +47,7 @@ class World:
             hasher=self.hasher,
             tokens=self.tokens,
             alerts=self.alerts,
+            heartbeat_flush_seconds=self.heartbeat_flush_seconds,
         )
 
     @property

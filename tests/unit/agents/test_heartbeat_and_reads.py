@@ -18,7 +18,9 @@ def test_a_heartbeat_marks_the_agent_heard_from_now() -> None:
     world = World()
     world.register("v1", TOKEN_A)
     world.clock.advance(seconds=45)
-    agent = run(world.registry.heartbeat(V1, version="1.1"))
+    ack = run(world.registry.heartbeat(V1, version="1.1"))
+    assert ack.received_at == world.clock.now() and ack.status is AgentStatus.ONLINE
+    agent = world.rows["v1"]
     assert agent.last_heartbeat_at == world.clock.now()
     assert agent.status is AgentStatus.ONLINE and agent.version == "1.1"
 
