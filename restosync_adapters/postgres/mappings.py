@@ -82,11 +82,10 @@ WITH input AS (
             is_active = EXCLUDED.is_active, updated_at = now()
         WHERE (m.resto_code, m.resto_label, m.is_active)
               IS DISTINCT FROM (EXCLUDED.resto_code, EXCLUDED.resto_label, EXCLUDED.is_active)
-    RETURNING m.vendor_id, (m.xmax = 0) AS inserted
+    RETURNING (m.xmax = 0) AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted) AS created,
-       count(*) FILTER (WHERE NOT inserted) AS updated,
-       coalesce(array_agg(DISTINCT vendor_id), '{}') AS changed_vendors
+       count(*) FILTER (WHERE NOT inserted) AS updated
 FROM written
 """
 
@@ -180,16 +179,13 @@ class PgMappingRepository:
         assert after is not None  # the row is locked FOR UPDATE above
         return before, after
 
-    async def deactivate(self, mapping_id: MappingId) -> tuple[Mapping, bool] | None:
+    async def deactivate(self, mapping_id: MappingId) -> Mapping | None:
         changed = await self._one(DEACTIVATE, (mapping_id,))
-        if changed is not None:
-            return changed, True
-        current = await self.get(mapping_id)
-        return (current, False) if current else None
+        return changed if changed is not None else await self.get(mapping_id)
 
     async def upsert_many(self, rows: Sequence[NewMapping]) -> SeedOutcome:
         if not rows:
-            return SeedOutcome(created=0, updated=0, unchanged=0, changed_vendors=frozenset())
+            return SeedOutcome(created=0, updated=0, unchanged=0)
         columns = (
             [r.vendor_id for r in rows],
             [r.mapping_type.value for r in rows],
@@ -202,12 +198,7 @@ class PgMappingRepository:
         result = await cur.fetchone()
         assert result is not None  # an aggregate always answers one row
         created, updated = int(result["created"]), int(result["updated"])
-        return SeedOutcome(
-            created=created,
-            updated=updated,
-            unchanged=len(rows) - created - updated,
-            changed_vendors=frozenset(VendorId(v) for v in result["changed_vendors"]),
-        )
+        return SeedOutcome(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 
 def _duplicate(new: NewMapping, existing: Mapping | None) -> Conflict:

@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from restosync_adapters.postgres.agents import PgAgentRepository
 from restosync_adapters.postgres.catalog import bind_catalog_repositories
+from restosync_adapters.postgres.mappings import PgMappingRepository
 from restosync_core.errors import DependencyUnavailable
 
 
@@ -48,6 +49,7 @@ class PgUnitOfWork:
         """Create this transaction's repositories (each area adds its own line)."""
         self.agents = PgAgentRepository(conn)
         bind_catalog_repositories(self, conn)
+        self.mappings = PgMappingRepository(conn)
 
     async def __aexit__(
         self,

@@ -2,8 +2,9 @@
 
 A generation is a random token, not a counter: a counter that Redis forgets
 (restart without persistence) and counts up again could repeat a value some
-process still has entries tagged with; a fresh random token never does, and a
-missing key (None) differs from every token ever written.
+process still has entries tagged with; a fresh random token never does. A
+missing key is created with a fresh token (SET NX) rather than read as "none",
+since "none" would be the same tag before and after a lost key.
 """
 
 from __future__ import annotations
@@ -27,13 +28,17 @@ class RedisMappingInvalidation:
         self._redis = redis
         self._prefix = prefix
 
-    async def generation_of(self, vendor_id: VendorId) -> str | None:
+    async def generation_of(self, vendor_id: VendorId) -> str:
+        key = generation_key(self._prefix, vendor_id)
         try:
-            raw = await self._redis.get(generation_key(self._prefix, vendor_id))
+            raw = await self._redis.get(key)
+            if raw is None:  # first use, or lost: start a new generation unless someone just did
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.set(key, secrets.token_hex(16), nx=True)
+                    pipe.get(key)
+                    _, raw = await pipe.execute()
         except (RedisError, OSError) as exc:
             raise DependencyUnavailable("Redis is unavailable (mapping generations)") from exc
-        if raw is None:
-            return None
         return raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
 
     async def invalidate(self, vendor_ids: Collection[VendorId]) -> None:

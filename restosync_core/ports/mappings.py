@@ -43,10 +43,12 @@ class MappingInvalidation(Protocol):
     lookup anywhere sees the change.
     """
 
-    async def generation_of(self, vendor_id: VendorId) -> str | None:
-        """The vendor's current generation (None when never set), in one round trip.
+    async def generation_of(self, vendor_id: VendorId) -> str:
+        """The vendor's current generation, in one round trip (two the first time, to create it).
 
-        Raises ``DependencyUnavailable`` when the shared store cannot be reached.
+        A generation the store lost (restart, eviction) comes back as a new,
+        never-used one, never as an old one. Raises ``DependencyUnavailable``
+        when the shared store cannot be reached.
         """
         ...
 
@@ -67,12 +69,11 @@ class MappingFilter:
 
 @dataclass(frozen=True, slots=True)
 class SeedOutcome:
-    """What one set-based upsert did; ``changed_vendors`` are those whose rows were created or updated."""
+    """What one set-based upsert did to its rows."""
 
     created: int
     updated: int
     unchanged: int
-    changed_vendors: frozenset[VendorId]
 
 
 class MappingRepository(Protocol):
@@ -95,8 +96,8 @@ class MappingRepository(Protocol):
         """
         ...
 
-    async def deactivate(self, mapping_id: MappingId) -> tuple[Mapping, bool] | None:
-        """Set ``is_active`` false; (mapping, whether it changed), or None when the id is unknown."""
+    async def deactivate(self, mapping_id: MappingId) -> Mapping | None:
+        """Set ``is_active`` false (already false: left as is); None when the id is unknown."""
         ...
 
     async def upsert_many(self, rows: Sequence[NewMapping]) -> SeedOutcome:

@@ -17,6 +17,7 @@ from typing import Protocol, Self
 
 from restosync_core.ports.agents import AgentRepository
 from restosync_core.ports.catalog import ItemRepository, StockRepository, WarehouseRepository
+from restosync_core.ports.mappings import MappingRepository
 from restosync_core.ports.orders import AuditLog, DeadLetterRepository, OrderRepository, SyncJobRepository
 
 
@@ -25,6 +26,7 @@ class UnitOfWork(Protocol):
     items: ItemRepository
     stock: StockRepository
     warehouses: WarehouseRepository
+    mappings: MappingRepository
     orders: OrderRepository
     sync_jobs: SyncJobRepository
     dead_letters: DeadLetterRepository

@@ -69,7 +69,7 @@ class CachedMappingResolver:
         return (await self.resolve_many(vendor_id, (key,)))[key]
 
     async def resolve_many(self, vendor_id: VendorId, keys: Iterable[CodeKey]) -> dict[CodeKey, MappingResult | None]:
-        distinct = set(keys)
+        distinct = dict.fromkeys(keys)  # ordered, so queries and LRU order are deterministic
         if not distinct:
             return {}
         now = self._clock.now().timestamp()

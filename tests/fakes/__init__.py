@@ -64,6 +64,9 @@ class FakeUnitOfWork:
         from tests.fakes.catalog import bind_catalog_repositories
 
         bind_catalog_repositories(self)
+        from tests.fakes.mappings import FakeMappingRepository
+
+        self.mappings = FakeMappingRepository(self.db)
         from tests.fakes.orders import bind_order_repositories
 
         bind_order_repositories(self)

@@ -1,0 +1,1 @@
+"""Unit tests of ERP code mappings: cache, resolver and admin use cases, against fakes."""
