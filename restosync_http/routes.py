@@ -7,9 +7,11 @@ from litestar.types import ControllerRouterHandler
 from restosync_http.controllers.agents import AdminAgentsController, AgentAdminController, AgentController
 from restosync_http.controllers.health import HealthController
 from restosync_http.controllers.ingest import IngestController
+from restosync_http.controllers.mappings import MappingsController
 
 ROUTES: list[ControllerRouterHandler] = [
     HealthController,
     AgentController, AgentAdminController, AdminAgentsController,
     IngestController,
+    MappingsController,
 ]
