@@ -24,14 +24,15 @@ from restosync_adapters.health import (
     QueuesProbe,
     RedisProbe,
 )
+from restosync_adapters.order_services import OrderServices, build_order_services, close_order_services
+from restosync_adapters.passwords import BcryptTokenHasher
 from restosync_adapters.postgres.mappings import PgMappingLookup
 from restosync_adapters.postgres.pool import make_pool
 from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
-from restosync_adapters.passwords import BcryptTokenHasher
 from restosync_adapters.redis.clients import make_async_redis
+from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
 from restosync_adapters.redis.rate_limiter import RedisRateLimiter
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
-from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
 from restosync_adapters.settings import Settings
 from restosync_core.ports.alerts import AlertSink
 from restosync_core.ports.clock import Clock, SystemClock
@@ -69,6 +70,8 @@ class Services:
     ingest_items: IngestItems = None  # type: ignore[assignment]
     ingest_stock: IngestStock = None  # type: ignore[assignment]
     ingest_warehouses: IngestWarehouses = None  # type: ignore[assignment]
+    # --- orders: delivery use cases, queue, breaker and agent client (always set by bootstrap())
+    orders: OrderServices = None  # type: ignore[assignment]
     _on_start: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _on_stop: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
@@ -159,6 +162,17 @@ def bootstrap(settings: Settings | None = None, *, pool_size: int | None = None,
     services.ingest_stock = IngestStock(services.uow, services.clock, chunk)
     services.ingest_warehouses = IngestWarehouses(services.uow, services.clock, chunk)
     # --- end ingest
+
+    # --- orders: delivery to agents through RQ, the shared breaker and httpx (docs/orders.md)
+    services.orders = overrides.pop("orders", None) or build_order_services(
+        settings, uow=services.uow, clock=services.clock, pool=pool, redis=redis, alerts=services.alerts
+    )
+
+    async def close_orders() -> None:
+        await close_order_services(services.orders)
+
+    services._on_stop.insert(0, close_orders)
+    # --- end orders
 
     for name, value in overrides.items():
         setattr(services, name, value)

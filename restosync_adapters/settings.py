@@ -119,6 +119,26 @@ class Settings:
         "INGEST_CHUNK_SIZE", 1000, _positive_int,
         doc="rows per upsert statement when a push is written (see docs/performance.md)",
     )
+    # --- orders: delivery to agents (REQ-6, REQ-7); see docs/orders.md
+    order_max_attempts: int = _env("ORDER_MAX_ATTEMPTS", 5, _positive_int, doc="deliveries before a dead letter")
+    order_retry_delays: tuple[float, ...] = _env(
+        "ORDER_RETRY_DELAYS_SECONDS", (60.0, 120.0, 240.0, 480.0, 960.0), _seconds_list,
+        doc="wait after the 1st, 2nd ... failed delivery (the last repeats)",
+    )
+    order_claim_seconds: float = _env(
+        "ORDER_CLAIM_SECONDS", 90.0, _non_negative_float,
+        doc="a worker's claim on a job; past it another worker takes over (must exceed the agent timeout)",
+    )
+    order_callback_timeout_seconds: float = _env(
+        "ORDER_CALLBACK_TIMEOUT_SECONDS", 600.0, _non_negative_float,
+        doc="an accepted delivery with no callback after this long is delivered again (same idempotency key)",
+    )
+    agent_timeout_seconds: float = _env("AGENT_TIMEOUT_SECONDS", 30.0, _non_negative_float)
+    breaker_error_threshold_percent: float = _env("BREAKER_ERROR_THRESHOLD_PERCENT", 50.0, _non_negative_float)
+    breaker_volume_threshold: int = _env("BREAKER_VOLUME_THRESHOLD", 5, _positive_int)
+    breaker_reset_timeout_seconds: float = _env("BREAKER_RESET_TIMEOUT_SECONDS", 60.0, _non_negative_float)
+    breaker_window_seconds: float = _env("BREAKER_WINDOW_SECONDS", 10.0, _non_negative_float)
+    sweep_cron: str = _env("SWEEP_CRON", "* * * * *", doc="when the scheduler runs the sync-job sweeper")
 
     @property
     def is_production(self) -> bool:

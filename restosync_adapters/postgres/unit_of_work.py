@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from restosync_adapters.postgres.agents import PgAgentRepository
 from restosync_adapters.postgres.catalog import bind_catalog_repositories
 from restosync_adapters.postgres.mappings import PgMappingRepository
+from restosync_adapters.postgres.orders import bind_order_repositories
 from restosync_core.errors import DependencyUnavailable
 
 
@@ -50,6 +51,7 @@ class PgUnitOfWork:
         self.agents = PgAgentRepository(conn)
         bind_catalog_repositories(self, conn)
         self.mappings = PgMappingRepository(conn)
+        bind_order_repositories(self, conn)
 
     async def __aexit__(
         self,

@@ -222,7 +222,8 @@ class FakeCircuitBreaker:
 
     async def status(self) -> list[BreakerStatus]:
         now = self.clock.now()
-        return [policy.status_of(k, r, now, self.policy) for k, r in sorted(self.records.items(), key=lambda kv: str(kv[0]))]
+        ordered = sorted(self.records.items(), key=lambda kv: str(kv[0]))
+        return [policy.status_of(k, r, now, self.policy) for k, r in ordered]
 
     async def reset(self, key: BreakerKey) -> BreakerStatus:
         self._set(key, BreakerRecord())

@@ -1,0 +1,93 @@
+"""RqJobQueue: wake workers through RQ (JSON-serialised jobs, deterministic ids, explicit TTLs).
+
+RQ holds no delivery state that matters: a wake-up names a sync job and the time
+it is due, and the worker's claim in PostgreSQL decides what happens. The RQ job
+id is built from both, so the sweeper and a worker scheduling the same wake-up
+cannot queue it twice (``unique=True``), and a later wake-up of the same job
+gets a new id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from restosync_adapters.queues import ORDER_SYNC, rq_queue_name
+from restosync_adapters.redis.clients import make_sync_redis
+from restosync_core.errors import DependencyUnavailable
+from restosync_core.model.ids import SyncJobId
+
+DELIVER_ORDER_FUNC = "restosync_worker.jobs.deliver_order"
+"""The job function, by name: adapters never import the worker shell."""
+FAILURE_TTL_SECONDS = 7 * 24 * 3600
+"""A wake-up that crashed stays visible a week; the job itself is safe in PostgreSQL either way."""
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class JsonJob(Job):
+    """An RQ job serialised as JSON (never pickle), whoever creates or fetches it."""
+
+    def __init__(self, id: str | None = None, connection: Any = None, serializer: Any = None) -> None:
+        super().__init__(id, connection=connection, serializer=serializer or JSONSerializer)
+
+    @classmethod
+    def create(cls, *args: Any, serializer: Any = None, **kwargs: Any) -> Job:
+        return super().create(*args, serializer=serializer or JSONSerializer, **kwargs)
+
+
+def make_queue(connection: redis.Redis, prefix: str, logical: str) -> Queue:
+    return Queue(
+        rq_queue_name(prefix, logical), connection=connection, serializer=JSONSerializer, job_class=JsonJob
+    )
+
+
+def wake_id(prefix: str, job_id: SyncJobId, due_at: datetime) -> str:
+    """``<prefix>-deliver-<job id>-<due ms>``: one RQ job per (sync job, due time)."""
+    return f"{_UNSAFE.sub('_', prefix)}-deliver-{job_id}-{int(due_at.timestamp() * 1000)}"
+
+
+class RqJobQueue:
+    def __init__(self, redis_url: str, prefix: str, *, job_timeout_seconds: int) -> None:
+        self.prefix = prefix
+        self.connection = make_sync_redis(redis_url)
+        self.queue = make_queue(self.connection, prefix, ORDER_SYNC)
+        self.job_timeout = job_timeout_seconds
+
+    async def wake_delivery(self, job_id: SyncJobId, due_at: datetime) -> bool:
+        return await asyncio.to_thread(self.wake_delivery_now, job_id, due_at)
+
+    def wake_delivery_now(self, job_id: SyncJobId, due_at: datetime) -> bool:
+        """The blocking call (for callers that are already off the event loop)."""
+        options: dict[str, Any] = {
+            "job_id": wake_id(self.prefix, job_id, due_at),
+            "unique": True,
+            "result_ttl": 0,
+            "failure_ttl": FAILURE_TTL_SECONDS,
+            "job_timeout": self.job_timeout,
+            "description": f"deliver sync job {job_id}",
+        }
+        try:
+            if due_at <= datetime.now(UTC) + timedelta(milliseconds=50):
+                self.queue.enqueue(DELIVER_ORDER_FUNC, str(job_id), **options)
+            else:
+                # RQ keeps scheduled times in whole seconds: round up, or the job would wake before it
+                # is due, find nothing to claim, and wait for the sweeper.
+                at = datetime.fromtimestamp(math.ceil(due_at.timestamp()), UTC)
+                self.queue.enqueue_at(at, DELIVER_ORDER_FUNC, str(job_id), **options)
+        except DuplicateJobError:
+            return False
+        except redis.RedisError as exc:
+            raise DependencyUnavailable("the job queue (Redis) is unavailable") from exc
+        return True
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,96 @@
+"""Admin dead-letter queue (REQ-8): list, inspect, retry, resolve; retries and resolves are audited."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from restosync_core.model.delivery import RequestContext
+from restosync_core.model.ids import DeadLetterId, VendorId
+from restosync_core.model.pagination import MAX_LIMIT, PageRequest
+from restosync_http.dto.base import PageMeta, Paginated
+from restosync_http.dto.orders import DeadLetterResponse
+from restosync_http.guards import api_key_guard, services_of
+from restosync_http.rate_limit import ADMIN, rate_limits
+
+PageParam = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
+LimitParam = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
+
+
+def request_context(request: Request[Any, Any, Any]) -> RequestContext:
+    """Who asked, for the audit log."""
+    client = request.scope.get("client")
+    return RequestContext(
+        request_id=request.scope.get("state", {}).get("request_id"),
+        client_address=client[0] if client else None,
+    )
+
+
+class DeadLetterController(Controller):
+    path = "/api/admin/dlq"
+    tags = ["dead letters"]
+    guards = [api_key_guard]
+    security = [{"ApiKey": []}]
+    opt = rate_limits(ADMIN)
+
+    @get(
+        "/",
+        operation_id="listDeadLetters",
+        summary="Unresolved dead letters, oldest first (paginated)",
+        description="Optionally only one vendor's (`vendorId`).",
+    )
+    async def list_letters(
+        self,
+        request: Request[Any, Any, Any],
+        page: PageParam = 1,
+        limit: LimitParam = 50,
+        vendor_id: Annotated[str | None, Parameter(query="vendorId")] = None,
+    ) -> Paginated[DeadLetterResponse]:
+        result = await services_of(request).orders.dead_letters.unresolved(
+            PageRequest(page, limit), VendorId(vendor_id) if vendor_id else None
+        )
+        return Paginated(
+            data=[DeadLetterResponse.of(d) for d in result.items],
+            meta=PageMeta(page=result.page, limit=result.limit, total=result.total, total_pages=result.total_pages),
+        )
+
+    @get(
+        "/{letter_id:uuid}",
+        operation_id="getDeadLetter",
+        summary="One dead letter with its original payload and last error",
+        description="404 when there is no such entry.",
+    )
+    async def get_letter(self, request: Request[Any, Any, Any], letter_id: UUID) -> DeadLetterResponse:
+        letter = await services_of(request).orders.dead_letters.one(DeadLetterId(letter_id))
+        return DeadLetterResponse.of(letter, with_payload=True)
+
+    @post(
+        "/{letter_id:uuid}/retry",
+        operation_id="retryDeadLetter",
+        summary="Deliver the dead job again (original payload, same Idempotency-Key)",
+        description=(
+            "Resets the sync job to pending with a fresh set of attempts and wakes a worker. The entry stays "
+            "unresolved until the job completes. 409 when resolved, or when its job is not failed. Audited."
+        ),
+        status_code=HTTP_200_OK,
+    )
+    async def retry(self, request: Request[Any, Any, Any], letter_id: UUID) -> DeadLetterResponse:
+        letter = await services_of(request).orders.retry_dead_letter(DeadLetterId(letter_id), request_context(request))
+        return DeadLetterResponse.of(letter)
+
+    @post(
+        "/{letter_id:uuid}/resolve",
+        operation_id="resolveDeadLetter",
+        summary="Mark a dead letter resolved by hand",
+        description="Resolving a resolved entry changes nothing. Audited.",
+        status_code=HTTP_200_OK,
+    )
+    async def resolve(self, request: Request[Any, Any, Any], letter_id: UUID) -> DeadLetterResponse:
+        letter = await services_of(request).orders.resolve_dead_letter(
+            DeadLetterId(letter_id), request_context(request)
+        )
+        return DeadLetterResponse.of(letter)

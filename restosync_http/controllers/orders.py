@@ -1,0 +1,47 @@
+"""``POST /api/orders`` (the marketplace places an order) and ``GET /api/orders/:id``."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_201_CREATED
+
+from restosync_core.model.ids import OrderId
+from restosync_http.dto.orders import OrderResponse, PlaceOrderRequest
+from restosync_http.guards import api_key_guard, services_of
+from restosync_http.rate_limit import ADMIN, rate_limits
+
+
+class OrdersController(Controller):
+    path = "/api/orders"
+    tags = ["orders"]
+    guards = [api_key_guard]
+    security = [{"ApiKey": []}]
+    opt = rate_limits(ADMIN)
+
+    @post(
+        "/",
+        operation_id="placeOrder",
+        summary="Place an order for delivery to the vendor's ERP",
+        description=(
+            "Writes the order, its lines and its sync job (pending) in one transaction, then wakes a worker. "
+            "Answers the order with `syncJobId`; follow it at `GET /api/admin/sync-status/{jobId}`. "
+            "Decimals are JSON strings. 409 when the vendor already has that order number."
+        ),
+        status_code=HTTP_201_CREATED,
+    )
+    async def place(self, request: Request[Any, Any, Any], data: JSONBody[PlaceOrderRequest]) -> OrderResponse:
+        placed = await services_of(request).orders.place(data.to_core())
+        return OrderResponse.of(placed.order, placed.sync_job_id)
+
+    @get(
+        "/{order_id:uuid}",
+        operation_id="getOrder",
+        summary="One order, with its status and ERP reference",
+        description="`erpReference` is set once the vendor's agent confirmed the order.",
+    )
+    async def get_order(self, request: Request[Any, Any, Any], order_id: UUID) -> OrderResponse:
+        return OrderResponse.of(await services_of(request).orders.view_orders.one(OrderId(order_id)))

@@ -1,0 +1,70 @@
+"""Admin views of sync jobs: a filtered page, one job, and one job's full delivery status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from restosync_core.model.delivery import SyncJobFilter
+from restosync_core.model.ids import SyncJobId, VendorId
+from restosync_core.model.orders import SyncJobStatus
+from restosync_core.model.pagination import MAX_LIMIT, PageRequest
+from restosync_http.dto.base import PageMeta, Paginated
+from restosync_http.dto.orders import SyncJobResponse, SyncStatusResponse
+from restosync_http.guards import api_key_guard, services_of
+from restosync_http.rate_limit import ADMIN, rate_limits
+
+PageParam = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
+LimitParam = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
+
+
+class SyncJobsController(Controller):
+    path = "/api/admin"
+    tags = ["sync jobs"]
+    guards = [api_key_guard]
+    security = [{"ApiKey": []}]
+    opt = rate_limits(ADMIN)
+
+    @get(
+        "/sync-jobs",
+        operation_id="listSyncJobs",
+        summary="Recent sync jobs, newest first (paginated)",
+        description="Filter by `vendorId` and `status` (pending, processing, sent, completed, failed).",
+    )
+    async def list_jobs(
+        self,
+        request: Request[Any, Any, Any],
+        page: PageParam = 1,
+        limit: LimitParam = 50,
+        vendor_id: Annotated[str | None, Parameter(query="vendorId")] = None,
+        status: SyncJobStatus | None = None,
+    ) -> Paginated[SyncJobResponse]:
+        result = await services_of(request).orders.sync_jobs.page(
+            SyncJobFilter(VendorId(vendor_id) if vendor_id else None, status), PageRequest(page, limit)
+        )
+        return Paginated(
+            data=[SyncJobResponse.of(j) for j in result.items],
+            meta=PageMeta(page=result.page, limit=result.limit, total=result.total, total_pages=result.total_pages),
+        )
+
+    @get(
+        "/sync-jobs/{job_id:uuid}",
+        operation_id="getSyncJob",
+        summary="One sync job, with its payload",
+        description="404 when there is no such job.",
+    )
+    async def get_job(self, request: Request[Any, Any, Any], job_id: UUID) -> SyncJobResponse:
+        job = await services_of(request).orders.sync_jobs.one(SyncJobId(job_id))
+        return SyncJobResponse.of(job, with_payload=True)
+
+    @get(
+        "/sync-status/{job_id:uuid}",
+        operation_id="getSyncStatus",
+        summary="Full delivery status of a job: the job, its order and its dead letters",
+        description="404 when there is no such job.",
+    )
+    async def sync_status(self, request: Request[Any, Any, Any], job_id: UUID) -> SyncStatusResponse:
+        return SyncStatusResponse.of(await services_of(request).orders.sync_jobs.detail(SyncJobId(job_id)))

@@ -1,0 +1,218 @@
+"""Order delivery DTOs: placing an order, callbacks, sync jobs, dead letters and breakers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from restosync_core.errors import ValidationFailed
+from restosync_core.model.delivery import BreakerStatus, NewOrder, NewOrderLine, SyncJobDetail
+from restosync_core.model.ids import VendorId
+from restosync_core.model.orders import DeadLetter, Order, SyncJob
+from restosync_http.dto.base import Dto
+
+VendorIdField = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["vendor-42"])]
+DecimalString = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^-?\d{1,14}(\.\d{1,4})?$", description="A decimal as a JSON string.", examples=["18.50"]),
+]
+
+
+def _decimal(value: str, path: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already refused it
+        raise ValidationFailed("not a decimal", path=path) from exc
+
+
+class OrderLineRequest(Dto):
+    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    quantity: DecimalString
+    unit_price: DecimalString
+
+
+class PlaceOrderRequest(Dto):
+    vendor_id: VendorIdField
+    order_number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    lines: Annotated[list[OrderLineRequest], msgspec.Meta(min_length=1, max_length=500)]
+
+    def to_core(self) -> NewOrder:
+        return NewOrder(
+            vendor_id=VendorId(self.vendor_id),
+            order_number=self.order_number,
+            lines=tuple(
+                NewOrderLine(
+                    ln.sku,
+                    _decimal(ln.quantity, f"$.lines[{i}].quantity"),
+                    _decimal(ln.unit_price, f"$.lines[{i}].unitPrice"),
+                )
+                for i, ln in enumerate(self.lines)
+            ),
+        )
+
+
+class OrderLineResponse(Dto):
+    sku: str
+    quantity: str
+    unit_price: str
+
+
+class OrderResponse(Dto):
+    id: str
+    vendor_id: str
+    order_number: str
+    status: str
+    erp_reference: str | None
+    lines: list[OrderLineResponse]
+    created_at: datetime
+    updated_at: datetime
+    sync_job_id: str | None = None
+
+    @classmethod
+    def of(cls, order: Order, sync_job_id: object = None) -> OrderResponse:
+        return cls(
+            id=str(order.id),
+            vendor_id=order.vendor_id,
+            order_number=order.order_number,
+            status=order.status.value,
+            erp_reference=order.erp_reference,
+            lines=[OrderLineResponse(sku=ln.sku, quantity=str(ln.quantity), unit_price=str(ln.unit_price))
+                   for ln in order.lines],
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            sync_job_id=str(sync_job_id) if sync_job_id else None,
+        )
+
+
+class CallbackRequest(Dto):
+    job_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F-]{36}$", description="The sync job's id.")]
+    status: Literal["completed", "failed"]
+    erp_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
+    error: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+
+
+class SyncJobResponse(Dto):
+    id: str
+    order_id: str | None
+    vendor_id: str
+    job_type: str
+    status: str
+    attempts: int
+    max_attempts: int
+    next_attempt_at: datetime | None
+    claimed_by: str | None
+    claimed_until: datetime | None
+    correlation_id: str
+    erp_reference: str | None
+    last_error: str | None
+    sent_at: datetime | None
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    payload: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, job: SyncJob, *, with_payload: bool = False) -> SyncJobResponse:
+        return cls(
+            id=str(job.id),
+            order_id=str(job.order_id) if job.order_id else None,
+            vendor_id=job.vendor_id,
+            job_type=job.job_type,
+            status=job.status.value,
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+            next_attempt_at=job.next_attempt_at,
+            claimed_by=job.claimed_by,
+            claimed_until=job.claimed_until,
+            correlation_id=str(job.correlation_id),
+            erp_reference=job.erp_reference,
+            last_error=job.last_error,
+            sent_at=job.sent_at,
+            completed_at=job.completed_at,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            payload=dict(job.payload) if with_payload else None,
+        )
+
+
+class CallbackResponse(Dto):
+    result: Literal["applied", "unchanged"]
+    job: SyncJobResponse
+
+
+class DeadLetterResponse(Dto):
+    id: str
+    sync_job_id: str | None
+    vendor_id: str
+    job_type: str
+    last_error: str | None
+    attempts: int
+    resolved: bool
+    resolved_at: datetime | None
+    retry_count: int
+    last_retried_at: datetime | None
+    created_at: datetime
+    payload: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, letter: DeadLetter, *, with_payload: bool = False) -> DeadLetterResponse:
+        return cls(
+            id=str(letter.id),
+            sync_job_id=str(letter.sync_job_id) if letter.sync_job_id else None,
+            vendor_id=letter.vendor_id,
+            job_type=letter.job_type,
+            last_error=letter.last_error,
+            attempts=letter.attempts,
+            resolved=letter.resolved,
+            resolved_at=letter.resolved_at,
+            retry_count=letter.retry_count,
+            last_retried_at=letter.last_retried_at,
+            created_at=letter.created_at,
+            payload=dict(letter.payload) if with_payload else None,
+        )
+
+
+class SyncStatusResponse(Dto):
+    job: SyncJobResponse
+    order: OrderResponse | None
+    dead_letters: list[DeadLetterResponse]
+
+    @classmethod
+    def of(cls, detail: SyncJobDetail) -> SyncStatusResponse:
+        return cls(
+            job=SyncJobResponse.of(detail.job, with_payload=True),
+            order=OrderResponse.of(detail.order) if detail.order else None,
+            dead_letters=[DeadLetterResponse.of(d) for d in detail.dead_letters],
+        )
+
+
+class BreakerStatusResponse(Dto):
+    key: str
+    vendor_id: str
+    api_type: str
+    state: Literal["closed", "open", "half_open"]
+    successes: int
+    failures: int
+    opened_at: datetime | None
+    half_open_at: datetime | None
+
+    @classmethod
+    def of(cls, status: BreakerStatus) -> BreakerStatusResponse:
+        return cls(
+            key=str(status.key),
+            vendor_id=status.key.vendor_id,
+            api_type=status.key.api_type,
+            state=status.state.value,  # type: ignore[arg-type]
+            successes=status.successes,
+            failures=status.failures,
+            opened_at=status.opened_at,
+            half_open_at=status.half_open_at,
+        )
+
+
+class ResetBreakerRequest(Dto):
+    vendor_id: VendorIdField
+    api_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9-]{0,31}$", examples=["orders"])] = "orders"

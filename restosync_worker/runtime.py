@@ -1,0 +1,63 @@
+"""One long-lived runtime per worker process: an asyncio loop and the services, reused by every job.
+
+RQ's forking worker would rebuild pools and clients for each job; our workers
+do not fork (see docs/orders.md), so a process builds its services once, when
+it starts, and closes them when it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from restosync_adapters.bootstrap import Services, bootstrap
+from restosync_adapters.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Runtime:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.runner = asyncio.Runner()
+        self.runner.run(services.start())
+        if services.pool is not None:
+            self.runner.run(services.pool.wait(timeout=10.0))
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.runner.run(coro)
+
+    def close(self) -> None:
+        try:
+            self.runner.run(self.services.stop())
+        finally:
+            self.runner.close()
+
+
+_current: Runtime | None = None
+
+
+def start(settings: Settings | None = None, **overrides: Any) -> Runtime:
+    """Build this process's runtime (once; a second call answers the first one)."""
+    global _current
+    if _current is None:
+        _current = Runtime(bootstrap(settings or Settings.from_env(), **overrides))
+    return _current
+
+
+def is_started() -> bool:
+    return _current is not None
+
+
+def current() -> Runtime:
+    return _current or start()
+
+
+def stop() -> None:
+    global _current
+    if _current is not None:
+        runtime, _current = _current, None
+        runtime.close()

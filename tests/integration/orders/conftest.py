@@ -1,0 +1,112 @@
+"""Order-delivery fixtures: fast retry settings, a fake agent over HTTP, an in-process RQ worker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from litestar.testing import TestClient
+
+from restosync_adapters.bootstrap import Services, bootstrap
+from restosync_adapters.queues import LOGICAL_QUEUES, rq_queue_name
+from restosync_adapters.redis.clients import make_sync_redis
+from restosync_adapters.settings import Settings
+from restosync_http.app import create_app
+from restosync_worker import runtime
+from restosync_worker.worker import RestosyncWorker
+from tests.conftest import REDIS_URL, make_settings
+from tests.fake_agent import FakeAgent
+
+FAST = {
+    "ORDER_RETRY_DELAYS_SECONDS": "0.2",
+    "ORDER_CLAIM_SECONDS": "3",
+    "ORDER_CALLBACK_TIMEOUT_SECONDS": "30",
+    "AGENT_TIMEOUT_SECONDS": "1",
+    "BREAKER_RESET_TIMEOUT_SECONDS": "1",
+    "RATE_LIMITS_ENABLED": "false",
+}
+
+
+@pytest.fixture
+def order_settings(clean_db: str, redis_ns: str) -> Settings:
+    return make_settings(clean_db, redis_ns, **FAST)
+
+
+@pytest.fixture
+def api(order_settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with TestClient(create_app(bootstrap(order_settings))) as client:
+        yield client
+
+
+@pytest.fixture
+def agent() -> Iterator[FakeAgent]:
+    fake = FakeAgent().start()
+    yield fake
+    fake.stop()
+
+
+class Worker:
+    """An in-process RQ worker (the real worker class), run in bursts until something is true."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.connection = make_sync_redis(settings.redis_url)
+        self.runtime = runtime.start(settings)
+        self.queues = [rq_queue_name(settings.redis_prefix, q) for q in LOGICAL_QUEUES]
+
+    @property
+    def services(self) -> Services:
+        return self.runtime.services
+
+    def burst(self) -> None:
+        RestosyncWorker(self.queues, connection=self.connection).work(burst=True, with_scheduler=True)
+
+    def until(self, check: Callable[[], Any], seconds: float, what: str) -> Any:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.burst()
+            result = check()
+            if result:
+                return result
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+    def sweep(self) -> int:
+        return self.runtime.run(self.services.orders.sweep())
+
+    def close(self) -> None:
+        runtime.stop()
+        self.connection.close()
+
+
+@pytest.fixture
+def worker(order_settings: Settings) -> Iterator[Worker]:
+    w = Worker(order_settings)
+    yield w
+    w.close()
+
+
+def flush_rq(prefix: str) -> int:
+    """What a Redis restart without persistence does to our RQ keys (other tests' keys untouched)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = [k for pattern in (f"rq:*{prefix}*",) for k in client.scan_iter(match=pattern, count=1000)]
+    if keys:
+        client.delete(*keys)
+    client.close()
+    return len(keys)
+
+
+def admin(client: Any) -> dict[str, str]:
+    return {"X-API-Key": client.app.state.services.settings.api_secret}
+
+
+def order_body(vendor: str, number: str = "A-1") -> dict[str, Any]:
+    return {
+        "vendorId": vendor,
+        "orderNumber": number,
+        "lines": [{"sku": "SKU-1", "quantity": "2", "unitPrice": "18.50"}, {"sku": "SKU-2", "quantity": "1.5",
+                                                                             "unitPrice": "3"}],
+    }
