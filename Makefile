@@ -38,5 +38,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+bench-agents bench-ingest bench-orders: $(STAMP)
+	$(BIN)/python -m bench $(@:bench-%=%)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
