@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,21 +28,12 @@ from restosync_core.ports.mappings import CodeKey
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 from restosync_http.app import create_app
 from tests.integration.mappings.helpers import admin, mapping, on_app_loop
+from tests.integration.mappings.resolver_process import CountingLookup
 
 BASE = "/api/admin/mappings"
 V1 = VendorId("vendor-1")
 KG = (MappingType.UNIT, "KG")
 ROOT = Path(__file__).resolve().parents[3]
-
-
-class CountingLookup:
-    def __init__(self, inner: PgMappingLookup) -> None:
-        self.inner = inner
-        self.queries = 0
-
-    async def find_active(self, vendor_id: VendorId, keys: Sequence[CodeKey]) -> dict[CodeKey, MappingResult]:
-        self.queries += 1
-        return await self.inner.find_active(vendor_id, keys)
 
 
 def counted(services: Services) -> CountingLookup:
