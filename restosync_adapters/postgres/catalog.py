@@ -15,10 +15,10 @@ order, so two pushes lock shared rows in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -45,6 +45,44 @@ def _database_errors() -> Iterator[None]:
         yield
     except psycopg.OperationalError as exc:
         raise DependencyUnavailable("the database is unavailable") from exc
+
+
+W = TypeVar("W")
+Row = tuple[Any, ...]
+
+
+async def _write_chunks(
+    conn: AsyncConnection[Any],
+    sql: str,
+    chunks: Iterable[Sequence[W]],
+    params_of: Callable[[Sequence[W]], Sequence[Any]],
+) -> list[Row]:
+    """Run ``sql`` once per chunk; the rows all statements returned.
+
+    A list of chunks runs statement after statement. A lazy iterator runs in
+    pipeline mode: each statement is sent as soon as its chunk is ready and
+    the next chunk is prepared while PostgreSQL executes it; the results are
+    collected at the end.
+    """
+    returned: list[Row] = []
+    with _database_errors():
+        if isinstance(chunks, Sequence):
+            for rows in chunks:
+                async with conn.cursor(row_factory=tuple_row) as cur:
+                    await cur.execute(sql, params_of(rows))
+                    returned.extend(await cur.fetchall())
+            return returned
+        cursors = []
+        async with conn.pipeline() as pipeline:
+            for rows in chunks:
+                cur = conn.cursor(row_factory=tuple_row)
+                await cur.execute(sql, params_of(rows))
+                cursors.append(cur)
+            await pipeline.sync()
+            for cur in cursors:
+                returned.extend(await cur.fetchall())
+                await cur.close()
+    return returned
 
 
 # ---------------------------------------------------------------- items
@@ -97,22 +135,22 @@ class PgItemRepository:
                 rows = await cur.fetchall()
         return {sku: StoredVersion(content_hash, updated_at) for sku, content_hash, updated_at in rows}
 
-    async def upsert(self, vendor_id: VendorId, rows: Sequence[ItemWrite], synced_at: datetime) -> set[str]:
-        if not rows:
-            return set()
-        columns = list(zip(*(
-            (
-                w.item.sku, w.item.name, w.item.description, w.item.unit_code, w.codes.unit_code,
-                w.item.vat_code, w.codes.vat_code, w.item.family_code, w.codes.family_code,
-                w.item.subfamily_code, w.codes.subfamily_code, w.item.price, w.item.barcode,
-                w.item.active, w.content_hash, w.item.updated_at,
-            )
-            for w in rows
-        ), strict=True))
-        with _database_errors():
-            async with self._conn.cursor(row_factory=tuple_row) as cur:
-                await cur.execute(ITEM_UPSERT, (vendor_id, synced_at, *map(list, columns)))
-                return {row[0] for row in await cur.fetchall()}
+    async def upsert(
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[ItemWrite]], synced_at: datetime
+    ) -> set[str]:
+        def params(rows: Sequence[ItemWrite]) -> list[Any]:
+            columns = zip(*(
+                (
+                    w.item.sku, w.item.name, w.item.description, w.item.unit_code, w.codes.unit_code,
+                    w.item.vat_code, w.codes.vat_code, w.item.family_code, w.codes.family_code,
+                    w.item.subfamily_code, w.codes.subfamily_code, w.item.price, w.item.barcode,
+                    w.item.active, w.content_hash, w.item.updated_at,
+                )
+                for w in rows
+            ), strict=True)
+            return [vendor_id, synced_at, *map(list, columns)]
+
+        return {row[0] for row in await _write_chunks(self._conn, ITEM_UPSERT, chunks, params)}
 
 
 # ---------------------------------------------------------------- warehouses
@@ -155,21 +193,19 @@ class PgWarehouseRepository:
         return {code: StoredVersion(content_hash, updated_at) for code, content_hash, updated_at in rows}
 
     async def upsert(
-        self, vendor_id: VendorId, rows: Sequence[WarehouseWrite], synced_at: datetime
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[WarehouseWrite]], synced_at: datetime
     ) -> set[str]:
-        if not rows:
-            return set()
-        columns = list(zip(*(
-            (
-                w.warehouse.warehouse_id, w.warehouse.name, w.warehouse.address, w.warehouse.active,
-                w.content_hash, w.warehouse.updated_at,
-            )
-            for w in rows
-        ), strict=True))
-        with _database_errors():
-            async with self._conn.cursor(row_factory=tuple_row) as cur:
-                await cur.execute(WAREHOUSE_UPSERT, (vendor_id, synced_at, *map(list, columns)))
-                return {row[0] for row in await cur.fetchall()}
+        def params(rows: Sequence[WarehouseWrite]) -> list[Any]:
+            columns = zip(*(
+                (
+                    w.warehouse.warehouse_id, w.warehouse.name, w.warehouse.address, w.warehouse.active,
+                    w.content_hash, w.warehouse.updated_at,
+                )
+                for w in rows
+            ), strict=True)
+            return [vendor_id, synced_at, *map(list, columns)]
+
+        return {row[0] for row in await _write_chunks(self._conn, WAREHOUSE_UPSERT, chunks, params)}
 
 
 # ---------------------------------------------------------------- stock
@@ -217,17 +253,16 @@ class PgStockRepository:
         }
 
     async def upsert(
-        self, vendor_id: VendorId, rows: Sequence[StockWrite], synced_at: datetime
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[StockWrite]], synced_at: datetime
     ) -> set[StockKey]:
-        if not rows:
-            return set()
         key_of: dict[tuple[UUID, UUID], StockKey] = {}
-        values = []
-        for w in rows:
-            key_of[(w.item_id, w.warehouse_id)] = (w.level.sku, w.level.warehouse_id)
-            values.append((w.item_id, w.warehouse_id, w.level.quantity, w.content_hash, w.level.updated_at))
-        columns = list(zip(*values, strict=True))
-        with _database_errors():
-            async with self._conn.cursor(row_factory=tuple_row) as cur:
-                await cur.execute(STOCK_UPSERT, (vendor_id, synced_at, *map(list, columns)))
-                return {key_of[(item_id, warehouse_id)] for item_id, warehouse_id in await cur.fetchall()}
+
+        def params(rows: Sequence[StockWrite]) -> list[Any]:
+            values = []
+            for w in rows:
+                key_of[(w.item_id, w.warehouse_id)] = (w.level.sku, w.level.warehouse_id)
+                values.append((w.item_id, w.warehouse_id, w.level.quantity, w.content_hash, w.level.updated_at))
+            return [vendor_id, synced_at, *map(list, zip(*values, strict=True))]
+
+        returned = await _write_chunks(self._conn, STOCK_UPSERT, chunks, params)
+        return {key_of[(item_id, warehouse_id)] for item_id, warehouse_id in returned}

@@ -1,4 +1,7 @@
-"""What agents push: items, stock levels and warehouses, as the ERP describes them."""
+"""What agents push: items, stock levels and warehouses, as the ERP describes them.
+
+The vendor is not part of a row: it is the request's, the one the agent's token proves.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from restosync_core.model.ids import VendorId
-
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    vendor_id: VendorId
     sku: str
     name: str
     description: str | None
@@ -27,7 +27,6 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class StockLevel:
-    vendor_id: VendorId
     sku: str
     warehouse_id: str
     """The ERP's warehouse code."""
@@ -37,7 +36,6 @@ class StockLevel:
 
 @dataclass(frozen=True, slots=True)
 class Warehouse:
-    vendor_id: VendorId
     warehouse_id: str
     """The ERP's warehouse code."""
     name: str

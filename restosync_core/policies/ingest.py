@@ -3,17 +3,17 @@
     validate (the shell) -> content hash -> drop in-request duplicates (last wins)
     -> compare with what is stored (unchanged, stale) -> resolve codes -> write
 
-``plan_ingest`` runs the steps after hashing for one request and answers, for
-every input row, either the reason it is not written or the write to perform;
-the writes come out in key order (the order rows are locked in). After the
-upsert, ``classify_refused`` names the reason for the rare row the database's
-own guard refused because a concurrent push got there first.
+``IngestPlan`` holds the decisions for one request. Duplicates are settled up
+front; the other rows are decided in key order, lazily, one chunk of writes at
+a time (``chunks``), so the database can write one chunk while the next one is
+being hashed and decided. After the upsert, ``settle`` names the reason for
+the rare row the database's own guard refused because a concurrent push got
+there first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -46,52 +46,79 @@ def last_occurrences(keys: Sequence[K]) -> dict[K, int]:
     return {key: index for index, key in enumerate(keys)}
 
 
-@dataclass(frozen=True, slots=True)
-class IngestPlan(Generic[W]):
-    reasons: list[RowReason | None]
-    """One per input row: None for a row to write, else why it is not written."""
-    write_indices: list[int]
-    """Input positions of the rows to write, in key order."""
-    writes: list[W]
-    """The writes, aligned with ``write_indices``."""
+class IngestPlan(Generic[K, W]):
+    """The decisions for one request's rows; one reason (or None: written) per input row.
 
-
-def plan_ingest(
-    keys: Sequence[K],
-    hashes: Sequence[str],
-    updated_at: Sequence[datetime],
-    stored: Mapping[K, StoredVersion],
-    prepare: Callable[[int], W | RowReason],
-) -> IngestPlan[W]:
-    """Decide every row of one request.
-
-    ``stored`` holds what the database has for the keys (absent: nothing);
-    ``prepare(i)`` resolves row ``i``'s codes and answers its write, or the
-    reason it fails (unmapped code, unknown item ...). It is only asked for rows
-    that are neither duplicates nor unchanged nor stale.
+    ``hash_of(i)`` gives row ``i``'s content hash; ``prepare(i, hash)`` resolves
+    its codes and answers its write, or the reason it fails (unmapped code, unknown
+    item ...). Both are only asked for rows that are the last of their key;
+    ``prepare`` only for rows that are neither unchanged nor stale.
     """
-    last = last_occurrences(keys)
-    reasons: list[RowReason | None] = [None] * len(keys)
-    pending: list[tuple[K, int, W]] = []
-    for index, key in enumerate(keys):
-        if last[key] != index:
-            reasons[index] = RowReason.DUPLICATE_IN_REQUEST
-            continue
-        reason = compare_with_stored(hashes[index], updated_at[index], stored.get(key))
-        if reason is not None:
-            reasons[index] = reason
-            continue
-        prepared = prepare(index)
-        if isinstance(prepared, RowReason):
-            reasons[index] = prepared
-        else:
-            pending.append((key, index, prepared))
-    pending.sort(key=_first)
-    return IngestPlan(reasons, [p[1] for p in pending], [p[2] for p in pending])
 
+    def __init__(
+        self,
+        keys: Sequence[K],
+        updated_at: Sequence[datetime],
+        stored: Mapping[K, StoredVersion],
+        hash_of: Callable[[int], str],
+        prepare: Callable[[int, str], W | RowReason],
+    ) -> None:
+        self.keys: Sequence[K] = keys
+        self.updated_at = updated_at
+        self.stored: Mapping[K, StoredVersion] = stored
+        self.hash_of = hash_of
+        self.prepare = prepare
+        self.reasons: list[RowReason | None] = [None] * len(keys)
+        self.hashes: list[str | None] = [None] * len(keys)
+        self.write_indices: list[int] = []
+        """Input positions of the rows handed out for writing, in key order."""
+        last = last_occurrences(keys)
+        self.order = [i for i, key in enumerate(keys) if last[key] == i]
+        """The rows that count (the last of each key), in key order: the order rows are locked in."""
+        self.order.sort(key=keys.__getitem__)
+        for i, key in enumerate(keys):
+            if last[key] != i:
+                self.reasons[i] = RowReason.DUPLICATE_IN_REQUEST
 
-def _first(entry: tuple[K, int, W]) -> K:
-    return entry[0]
+    def chunks(self, size: int) -> Iterator[list[W]]:
+        """Decide the remaining rows in key order; yield their writes ``size`` at a time."""
+        if size < 1:
+            raise ValueError("chunk size must be 1 or more")
+        batch: list[W] = []
+        for i in self.order:
+            content_hash = self.hashes[i] = self.hash_of(i)
+            reason = compare_with_stored(content_hash, self.updated_at[i], self.stored.get(self.keys[i]))
+            if reason is None:
+                prepared = self.prepare(i, content_hash)
+                if isinstance(prepared, RowReason):
+                    reason = prepared
+                else:
+                    batch.append(prepared)
+                    self.write_indices.append(i)
+                    if len(batch) == size:
+                        yield batch
+                        batch = []
+            self.reasons[i] = reason
+        if batch:
+            yield batch
+
+    def candidates(self) -> int:
+        """How many rows may still be written (an upper bound on the writes ``chunks`` yields)."""
+        return len(self.order)
+
+    def refused(self, written: set[K]) -> list[K]:
+        """Keys handed out for writing that the database did not write."""
+        return [self.keys[i] for i in self.write_indices if self.keys[i] not in written]
+
+    def settle(self, written: set[K], stored_again: Mapping[K, StoredVersion]) -> list[RowReason | None]:
+        """The final reasons: a refused row is unchanged or stale against what is stored now."""
+        for i in self.write_indices:
+            key = self.keys[i]
+            if key not in written:
+                content_hash = self.hashes[i]
+                assert content_hash is not None
+                self.reasons[i] = classify_refused(content_hash, self.updated_at[i], stored_again.get(key))
+        return self.reasons
 
 
 def classify_refused(content_hash: str, updated_at: datetime, stored: StoredVersion | None) -> RowReason:

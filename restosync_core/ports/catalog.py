@@ -2,16 +2,22 @@
 
 Each repository lives inside a unit of work (``uow.items``, ``uow.stock``,
 ``uow.warehouses``) and never commits. ``stored_versions`` reads what is stored
-for many keys in one query; ``upsert`` writes one chunk in ONE set-based
-statement whose ``DO UPDATE ... WHERE`` guard re-checks, on the locked row,
-that the stored row is older and different: an overlapping push can never let
-an older row overwrite a newer one. Rows arrive with distinct keys, in key
-order, so concurrent pushes lock rows in the same order and cannot deadlock.
+for many keys in one query; ``upsert`` writes each chunk it is given in ONE
+set-based statement whose ``DO UPDATE ... WHERE`` guard re-checks, on the
+locked row, that the stored row is older and different: an overlapping push
+can never let an older row overwrite a newer one. Rows arrive with distinct
+keys, in key order, so concurrent pushes lock rows in the same order and
+cannot deadlock.
+
+``chunks`` is either a list (written statement after statement) or a lazy
+iterator: then the adapter may pipeline, taking chunk n+1 from the iterator
+(which hashes and decides it) while the database writes chunk n. Either way
+every chunk is consumed before ``upsert`` returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -70,8 +76,10 @@ class ItemRepository(Protocol):
         """The stored version of each of ``skus`` that exists, in one query."""
         ...
 
-    async def upsert(self, vendor_id: VendorId, rows: Sequence[ItemWrite], synced_at: datetime) -> set[str]:
-        """Insert or update ``rows`` (distinct skus, in sku order) in one statement; the skus written.
+    async def upsert(
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[ItemWrite]], synced_at: datetime
+    ) -> set[str]:
+        """Insert or update each chunk (distinct skus, in sku order) in one statement; the skus written.
 
         A stored row is overwritten only when its hash differs and its
         ``updatedAt`` is not newer than the row's; ``last_synced_at`` becomes
@@ -88,7 +96,7 @@ class WarehouseRepository(Protocol):
         ...
 
     async def upsert(
-        self, vendor_id: VendorId, rows: Sequence[WarehouseWrite], synced_at: datetime
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[WarehouseWrite]], synced_at: datetime
     ) -> set[str]:
         """As ``ItemRepository.upsert``, keyed by ERP warehouse code."""
         ...
@@ -100,7 +108,7 @@ class StockRepository(Protocol):
         ...
 
     async def upsert(
-        self, vendor_id: VendorId, rows: Sequence[StockWrite], synced_at: datetime
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[StockWrite]], synced_at: datetime
     ) -> set[StockKey]:
         """As ``ItemRepository.upsert``, keyed by (sku, warehouse code); rows are in that key order."""
         ...

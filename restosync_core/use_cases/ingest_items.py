@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from restosync_core.model.catalog import Item
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport, RowReason
 from restosync_core.policies.content_hash import item_hash
-from restosync_core.policies.ingest import item_code_keys, plan_ingest, resolve_item_codes
+from restosync_core.policies.ingest import IngestPlan, item_code_keys, resolve_item_codes
 from restosync_core.ports.catalog import ItemCodes, ItemWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.mappings import CodeKey, MappingResolver
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ensure_one_vendor, write_plan
+from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, write_plan
 
 CodeCombo = tuple[str, str, str | None, str | None]
 
@@ -28,11 +28,9 @@ class IngestItems:
 
     async def __call__(self, vendor_id: VendorId, items: Sequence[Item]) -> IngestReport:
         """Write what changed; answer one reason (or None: written) per input row, in input order."""
-        ensure_one_vendor(vendor_id, (item.vendor_id for item in items))
         if not items:
             return IngestReport([])
         keys = [item.sku for item in items]
-        hashes = [item_hash(item) for item in items]
         updated_at = [item.updated_at for item in items]
 
         combos = {(i.unit_code, i.vat_code, i.family_code, i.subfamily_code) for i in items}
@@ -44,23 +42,23 @@ class IngestItems:
             combo: resolve_item_codes(*combo, resolved) for combo in combos
         }
 
-        def prepare(index: int) -> ItemWrite | RowReason:
+        def prepare(index: int, content_hash: str) -> ItemWrite | RowReason:
             item = items[index]
             item_codes = codes[(item.unit_code, item.vat_code, item.family_code, item.subfamily_code)]
             if isinstance(item_codes, RowReason):
                 return item_codes
-            return ItemWrite(item, hashes[index], item_codes)
+            return ItemWrite(item, content_hash, item_codes)
 
         async with self.uow() as uow:
             stored = await uow.items.stored_versions(vendor_id, list(dict.fromkeys(keys)))
-            plan = plan_ingest(keys, hashes, updated_at, stored, prepare)
+            plan = IngestPlan(keys, updated_at, stored, lambda i: item_hash(items[i]), prepare)
             synced_at = self.clock.now()
 
-            async def upsert(rows: Sequence[ItemWrite]) -> set[str]:
-                return await uow.items.upsert(vendor_id, rows, synced_at)
+            async def upsert(chunks: Iterable[Sequence[ItemWrite]]) -> set[str]:
+                return await uow.items.upsert(vendor_id, chunks, synced_at)
 
             reasons = await write_plan(
-                plan, keys, hashes, updated_at,
+                plan,
                 upsert=upsert,
                 reread=lambda skus: uow.items.stored_versions(vendor_id, skus),
                 chunk_size=self.chunk_size,

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from restosync_core.model.catalog import StockLevel
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport, RowReason, StoredVersion
 from restosync_core.policies.content_hash import stock_hash
-from restosync_core.policies.ingest import check_stock_target, plan_ingest
+from restosync_core.policies.ingest import IngestPlan, check_stock_target
 from restosync_core.ports.catalog import StockKey, StockWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ensure_one_vendor, write_plan
+from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, write_plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,36 +24,32 @@ class IngestStock:
 
     async def __call__(self, vendor_id: VendorId, levels: Sequence[StockLevel]) -> IngestReport:
         """Write what changed; unknown items or warehouses fail their row only."""
-        ensure_one_vendor(vendor_id, (level.vendor_id for level in levels))
         if not levels:
             return IngestReport([])
         keys: list[StockKey] = [(level.sku, level.warehouse_id) for level in levels]
-        hashes = [stock_hash(level) for level in levels]
         updated_at = [level.updated_at for level in levels]
 
         async with self.uow() as uow:
             targets = await uow.stock.targets(vendor_id, list(dict.fromkeys(keys)))
             stored = {key: t.stored for key, t in targets.items() if t.stored is not None}
 
-            def prepare(index: int) -> StockWrite | RowReason:
+            def prepare(index: int, content_hash: str) -> StockWrite | RowReason:
                 target = targets.get(keys[index])
                 unknown = check_stock_target(target)
                 if unknown is not None:
                     return unknown
                 assert target is not None and target.item_id is not None and target.warehouse_id is not None
-                return StockWrite(levels[index], hashes[index], target.item_id, target.warehouse_id)
+                return StockWrite(levels[index], content_hash, target.item_id, target.warehouse_id)
 
-            plan = plan_ingest(keys, hashes, updated_at, stored, prepare)
+            plan = IngestPlan(keys, updated_at, stored, lambda i: stock_hash(levels[i]), prepare)
             synced_at = self.clock.now()
 
-            async def upsert(rows: Sequence[StockWrite]) -> set[StockKey]:
-                return await uow.stock.upsert(vendor_id, rows, synced_at)
+            async def upsert(chunks: Iterable[Sequence[StockWrite]]) -> set[StockKey]:
+                return await uow.stock.upsert(vendor_id, chunks, synced_at)
 
             async def reread(refused: Sequence[StockKey]) -> dict[StockKey, StoredVersion]:
                 again = await uow.stock.targets(vendor_id, refused)
                 return {key: t.stored for key, t in again.items() if t.stored is not None}
 
-            reasons = await write_plan(
-                plan, keys, hashes, updated_at, upsert=upsert, reread=reread, chunk_size=self.chunk_size
-            )
+            reasons = await write_plan(plan, upsert=upsert, reread=reread, chunk_size=self.chunk_size)
         return IngestReport(reasons)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from restosync_core.model.catalog import Warehouse
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport
 from restosync_core.policies.content_hash import warehouse_hash
-from restosync_core.policies.ingest import plan_ingest
+from restosync_core.policies.ingest import IngestPlan
 from restosync_core.ports.catalog import WarehouseWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ensure_one_vendor, write_plan
+from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, write_plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,26 +24,24 @@ class IngestWarehouses:
 
     async def __call__(self, vendor_id: VendorId, warehouses: Sequence[Warehouse]) -> IngestReport:
         """Write what changed; answer one reason (or None: written) per input row, in input order."""
-        ensure_one_vendor(vendor_id, (w.vendor_id for w in warehouses))
         if not warehouses:
             return IngestReport([])
         keys = [w.warehouse_id for w in warehouses]
-        hashes = [warehouse_hash(w) for w in warehouses]
         updated_at = [w.updated_at for w in warehouses]
 
-        def prepare(index: int) -> WarehouseWrite:
-            return WarehouseWrite(warehouses[index], hashes[index])
+        def prepare(index: int, content_hash: str) -> WarehouseWrite:
+            return WarehouseWrite(warehouses[index], content_hash)
 
         async with self.uow() as uow:
             stored = await uow.warehouses.stored_versions(vendor_id, list(dict.fromkeys(keys)))
-            plan = plan_ingest(keys, hashes, updated_at, stored, prepare)
+            plan = IngestPlan(keys, updated_at, stored, lambda i: warehouse_hash(warehouses[i]), prepare)
             synced_at = self.clock.now()
 
-            async def upsert(rows: Sequence[WarehouseWrite]) -> set[str]:
-                return await uow.warehouses.upsert(vendor_id, rows, synced_at)
+            async def upsert(chunks: Iterable[Sequence[WarehouseWrite]]) -> set[str]:
+                return await uow.warehouses.upsert(vendor_id, chunks, synced_at)
 
             reasons = await write_plan(
-                plan, keys, hashes, updated_at,
+                plan,
                 upsert=upsert,
                 reread=lambda codes: uow.warehouses.stored_versions(vendor_id, codes),
                 chunk_size=self.chunk_size,

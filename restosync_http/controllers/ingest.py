@@ -97,24 +97,21 @@ class IngestController(Controller):
         vendor_id = authenticated_vendor(request)
         ensure_acts_for(vendor_id, data.vendor_id, what="the body")
         _check_rows(len(data.items), max_rows, "items")
-        items = [row.to_item(vendor_id) for row in data.items]
-        report = await services_of(request).ingest_items(vendor_id, items)
+        report = await services_of(request).ingest_items(vendor_id, data.to_items())
         return item_response(data.items, report)
 
     async def _stock(self, request: AnyRequest, data: StockPush, max_rows: int) -> StockAnswer:
         vendor_id = authenticated_vendor(request)
         ensure_acts_for(vendor_id, data.vendor_id, what="the body")
         _check_rows(len(data.stock), max_rows, "stock")
-        levels = [row.to_level(vendor_id) for row in data.stock]
-        report = await services_of(request).ingest_stock(vendor_id, levels)
+        report = await services_of(request).ingest_stock(vendor_id, data.to_levels())
         return stock_response(data.stock, report)
 
     async def _warehouses(self, request: AnyRequest, data: WarehousesPush, max_rows: int) -> WarehousesAnswer:
         vendor_id = authenticated_vendor(request)
         ensure_acts_for(vendor_id, data.vendor_id, what="the body")
         _check_rows(len(data.warehouses), max_rows, "warehouses")
-        warehouses = [row.to_warehouse(vendor_id) for row in data.warehouses]
-        report = await services_of(request).ingest_warehouses(vendor_id, warehouses)
+        report = await services_of(request).ingest_warehouses(vendor_id, data.to_warehouses())
         return warehouse_response(data.warehouses, report)
 
     @_route("/items", "pushItems", "Push changed items", ItemsPush, batch=False)

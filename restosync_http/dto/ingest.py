@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
 import msgspec
@@ -20,7 +19,6 @@ from msgspec import Meta
 
 from restosync_core.errors import ValidationFailed
 from restosync_core.model.catalog import Item, StockLevel, Warehouse
-from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport, RowStatus
 from restosync_http.dto.base import Dto, decode_json
 
@@ -62,20 +60,12 @@ class ItemIn(Dto):
     barcode: Key | None = None
     active: bool = True
 
-    def to_item(self, vendor_id: VendorId) -> Item:
-        return Item(vendor_id, self.sku, self.name, self.description, self.unit_code, self.vat_code,
-                    self.family_code, self.subfamily_code, Decimal(self.price), self.barcode, self.active,
-                    self.updated_at)
-
 
 class StockIn(Dto):
     sku: Key
     warehouse_id: Key
     quantity: Quantity
     updated_at: Timestamp
-
-    def to_level(self, vendor_id: VendorId) -> StockLevel:
-        return StockLevel(vendor_id, self.sku, self.warehouse_id, Decimal(self.quantity), self.updated_at)
 
 
 class WarehouseIn(Dto):
@@ -84,9 +74,6 @@ class WarehouseIn(Dto):
     updated_at: Timestamp
     address: Annotated[str, Meta(max_length=1000)] | None = None
     active: bool = True
-
-    def to_warehouse(self, vendor_id: VendorId) -> Warehouse:
-        return Warehouse(vendor_id, self.warehouse_id, self.name, self.address, self.active, self.updated_at)
 
 
 VendorField = Annotated[
@@ -98,15 +85,25 @@ class ItemsPush(Dto):
     items: list[ItemIn]
     vendor_id: VendorField = None
 
+    def to_items(self) -> list[Item]:
+        """The core's rows, built by msgspec in C (same field names; price text -> Decimal)."""
+        return msgspec.convert(self.items, list[Item], from_attributes=True)
+
 
 class StockPush(Dto):
     stock: list[StockIn]
     vendor_id: VendorField = None
 
+    def to_levels(self) -> list[StockLevel]:
+        return msgspec.convert(self.stock, list[StockLevel], from_attributes=True)
+
 
 class WarehousesPush(Dto):
     warehouses: list[WarehouseIn]
     vendor_id: VendorField = None
+
+    def to_warehouses(self) -> list[Warehouse]:
+        return msgspec.convert(self.warehouses, list[Warehouse], from_attributes=True)
 
 
 # ---------------------------------------------------------------- answers

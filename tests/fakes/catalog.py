@@ -79,6 +79,7 @@ class _FakeTable:
         self.hooks = hooks_of(db)
 
     async def _start_upsert(self, rows: Sequence[Any]) -> None:
+        """Called once per chunk, as the real adapter runs one statement per chunk."""
         self.hooks.upsert_calls += 1
         self.hooks.chunk_sizes.append(len(rows))
         if self.hooks.before_upsert is not None:
@@ -108,12 +109,17 @@ class FakeItemRepository(_FakeTable):
     async def stored_versions(self, vendor_id: VendorId, skus: Sequence[str]) -> dict[str, StoredVersion]:
         return self._versions(vendor_id, skus)
 
-    async def upsert(self, vendor_id: VendorId, rows: Sequence[ItemWrite], synced_at: datetime) -> set[str]:
-        await self._start_upsert(rows)
-        return {
-            w.item.sku for w in rows
-            if self._put(vendor_id, w.item.sku, w, w.content_hash, w.item.updated_at, synced_at)
-        }
+    async def upsert(
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[ItemWrite]], synced_at: datetime
+    ) -> set[str]:
+        written = set()
+        for rows in chunks:
+            await self._start_upsert(rows)
+            written |= {
+                w.item.sku for w in rows
+                if self._put(vendor_id, w.item.sku, w, w.content_hash, w.item.updated_at, synced_at)
+            }
+        return written
 
 
 class FakeWarehouseRepository(_FakeTable):
@@ -125,14 +131,17 @@ class FakeWarehouseRepository(_FakeTable):
         return self._versions(vendor_id, warehouse_ids)
 
     async def upsert(
-        self, vendor_id: VendorId, rows: Sequence[WarehouseWrite], synced_at: datetime
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[WarehouseWrite]], synced_at: datetime
     ) -> set[str]:
-        await self._start_upsert(rows)
-        return {
-            w.warehouse.warehouse_id for w in rows
-            if self._put(vendor_id, w.warehouse.warehouse_id, w, w.content_hash, w.warehouse.updated_at,
-                         synced_at)
-        }
+        written = set()
+        for rows in chunks:
+            await self._start_upsert(rows)
+            written |= {
+                w.warehouse.warehouse_id for w in rows
+                if self._put(vendor_id, w.warehouse.warehouse_id, w, w.content_hash, w.warehouse.updated_at,
+                             synced_at)
+            }
+        return written
 
 
 class FakeStockRepository(_FakeTable):
@@ -151,14 +160,17 @@ class FakeStockRepository(_FakeTable):
         return answer
 
     async def upsert(
-        self, vendor_id: VendorId, rows: Sequence[StockWrite], synced_at: datetime
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[StockWrite]], synced_at: datetime
     ) -> set[StockKey]:
-        await self._start_upsert(rows)
-        return {
-            (w.level.sku, w.level.warehouse_id) for w in rows
-            if self._put(vendor_id, (w.level.sku, w.level.warehouse_id), w, w.content_hash,
-                         w.level.updated_at, synced_at)
-        }
+        written = set()
+        for rows in chunks:
+            await self._start_upsert(rows)
+            written |= {
+                (w.level.sku, w.level.warehouse_id) for w in rows
+                if self._put(vendor_id, (w.level.sku, w.level.warehouse_id), w, w.content_hash,
+                             w.level.updated_at, synced_at)
+            }
+        return written
 
 
 def bind_catalog_repositories(uow: Any) -> None:

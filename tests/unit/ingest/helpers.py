@@ -35,24 +35,23 @@ def at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def item(sku: str = "SKU-1", *, vendor: VendorId = V1, minutes: int = 0, **changes: Any) -> Item:
+def item(sku: str = "SKU-1", *, minutes: int = 0, **changes: Any) -> Item:
     base = Item(
-        vendor_id=vendor, sku=sku, name=f"Item {sku}", description=None, unit_code="KG", vat_code="TVA20",
+        sku=sku, name=f"Item {sku}", description=None, unit_code="KG", vat_code="TVA20",
         family_code="FRUIT", subfamily_code=None, price=Decimal("18.50"), barcode=None, active=True,
         updated_at=at(minutes),
     )
     return replace(base, **changes)
 
 
-def warehouse(code: str = "WH-1", *, vendor: VendorId = V1, minutes: int = 0, **changes: Any) -> Warehouse:
-    base = Warehouse(vendor_id=vendor, warehouse_id=code, name=f"Warehouse {code}", address=None, active=True,
+def warehouse(code: str = "WH-1", *, minutes: int = 0, **changes: Any) -> Warehouse:
+    base = Warehouse(warehouse_id=code, name=f"Warehouse {code}", address=None, active=True,
                      updated_at=at(minutes))
     return replace(base, **changes)
 
 
-def level(sku: str = "SKU-1", code: str = "WH-1", quantity: str = "5", *, vendor: VendorId = V1,
-          minutes: int = 0) -> StockLevel:
-    return StockLevel(vendor_id=vendor, sku=sku, warehouse_id=code, quantity=Decimal(quantity),
+def level(sku: str = "SKU-1", code: str = "WH-1", quantity: str = "5", *, minutes: int = 0) -> StockLevel:
+    return StockLevel(sku=sku, warehouse_id=code, quantity=Decimal(quantity),
                       updated_at=at(minutes))
 
 
@@ -107,7 +106,7 @@ FEW_SKUS = st.sampled_from(["A", "B", "C", "D"])
 def items(draw: st.DrawFn, skus: st.SearchStrategy[str] = FEW_SKUS) -> Item:
     """Items over few skus and codes, so duplicates, equal contents and unmapped codes all happen."""
     return Item(
-        vendor_id=V1, sku=draw(skus), name=draw(st.sampled_from(["apple", "pear"])), description=draw(optional_texts),
+        sku=draw(skus), name=draw(st.sampled_from(["apple", "pear"])), description=draw(optional_texts),
         unit_code=draw(st.sampled_from(["KG", "KG", "LB"])), vat_code=draw(st.sampled_from(["TVA20", "TVA20", "X"])),
         family_code=draw(st.none() | st.sampled_from(["FRUIT", "NOPE"])), subfamily_code=None,
         price=draw(st.sampled_from([Decimal("1"), Decimal("1.50"), Decimal("2")])), barcode=None,

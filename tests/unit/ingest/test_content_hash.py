@@ -21,7 +21,7 @@ from restosync_core.policies.content_hash import (
     warehouse_hash,
 )
 from restosync_http.dto.ingest import ItemsPush
-from tests.unit.ingest.helpers import V1, at, item, level, warehouse
+from tests.unit.ingest.helpers import at, item, level, warehouse
 
 # The vectors published in docs/agent-protocol.md: agents must produce these exact bytes and digests.
 VECTORS = [
@@ -112,7 +112,7 @@ def test_null_and_empty_text_are_different_contents() -> None:
 def _decoded_item_hash(fields: dict[str, object]) -> str:
     body = msgspec.json.encode({"items": [fields]})
     push = msgspec.json.decode(body, type=ItemsPush)
-    return item_hash(push.items[0].to_item(V1))
+    return item_hash(push.to_items()[0])
 
 
 @given(st.randoms(use_true_random=False))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restosync_core.errors import DependencyUnavailable, Forbidden
+from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.catalog import Item
 from restosync_core.model.ingest import RowReason, RowStatus
 from restosync_core.policies.content_hash import item_hash
@@ -75,17 +75,10 @@ def test_a_duplicate_key_is_skipped_and_the_last_occurrence_is_written() -> None
 
 def test_vendors_do_not_see_each_others_rows() -> None:
     world = World()
-    run(world.items(V1, [item("A", vendor=V1)]))
-    report = run(world.items(V2, [item("A", vendor=V2)]))
+    run(world.items(V1, [item("A")]))
+    report = run(world.items(V2, [item("A")]))
     assert report.reasons == [None]
     assert set(world.stored_items()) == {(V1, "A"), (V2, "A")}
-
-
-def test_rows_of_another_vendor_than_the_authenticated_one_are_refused() -> None:
-    world = World()
-    with pytest.raises(Forbidden):
-        run(world.items(V1, [item("A", vendor=V2)]))
-    assert world.stored_items() == {}
 
 
 def test_chunks_respect_the_chunk_size_and_go_in_key_order() -> None:

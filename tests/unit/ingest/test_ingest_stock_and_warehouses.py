@@ -41,8 +41,8 @@ def test_stock_for_an_unknown_item_or_warehouse_fails_that_row_only() -> None:
 
 def test_stock_of_another_vendors_item_is_unknown() -> None:
     world = _world_with_catalogue()
-    run(world.warehouses(V2, [warehouse("WH-1", vendor=V2)]))
-    report = run(world.stock(V2, [StockLevel(V2, "A", "WH-1", level().quantity, at(0))]))
+    run(world.warehouses(V2, [warehouse("WH-1")]))
+    report = run(world.stock(V2, [StockLevel("A", "WH-1", level().quantity, at(0))]))
     assert report.reasons == [RowReason.UNKNOWN_ITEM]
 
 
