@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from restosync_adapters.bootstrap import Services, bootstrap
@@ -19,10 +21,22 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _main_thread_takes_stop_signals() -> None:
+    """Executor threads block SIGTERM/SIGINT, so the kernel delivers them to the main thread.
+
+    Otherwise a stop signal may land on an idle helper thread while the main thread
+    sits in Redis's blocking dequeue, and the worker would not notice it for minutes.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 class Runtime:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.runner = asyncio.Runner()
+        self.runner.get_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=4, initializer=_main_thread_takes_stop_signals)
+        )
         self.runner.run(services.start())
         if services.pool is not None:
             self.runner.run(services.pool.wait(timeout=10.0))

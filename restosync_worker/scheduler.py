@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 from typing import Any
 
 from redis import Redis
@@ -72,11 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     configure_logging(settings.log_level)
+
+    def stop_before_running(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):  # rq-scheduler installs its own once it runs
+        signal.signal(sig, stop_before_running)
     connection = make_sync_redis(settings.redis_url)
     scheduler = PrefixedScheduler(settings.redis_prefix, connection, interval=args.interval)
-    names = register(scheduler, settings)
-    log.info("scheduler started with %d cron entr(ies): %s", len(names), ", ".join(names))
     try:
+        names = register(scheduler, settings)
+        log.info("scheduler started with %d cron entr(ies): %s", len(names), ", ".join(names))
         scheduler.run()
     except SystemExit:
         pass  # rq-scheduler's SIGTERM/SIGINT handler: it has released its lock and registered its death

@@ -32,6 +32,16 @@ class RestosyncWorker(SimpleWorker):
     queue_class = JsonQueue
     job_class = JsonJob
 
+    @property
+    def dequeue_timeout(self) -> int:
+        """Wait at most this long in one blocking dequeue (RQ's default is ~7 minutes).
+
+        A stop signal the kernel hands to a helper thread (httpx's resolver threads,
+        say) only reaches RQ's handler when the main thread next runs Python code:
+        short dequeues bound how long a stop can take to a few seconds.
+        """
+        return 3
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("serializer", JSONSerializer)
         kwargs.setdefault("job_class", JsonJob)

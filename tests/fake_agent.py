@@ -53,6 +53,8 @@ class FakeAgent:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._callback: tuple[str, str, str] | None = None
+        self.callbacks_paused = False
+        """While True, accepted orders get no callback (as if the agent crashed after accepting)."""
         self._http = httpx.Client(timeout=10.0)
         self._callback_threads: list[threading.Thread] = []
 
@@ -129,6 +131,7 @@ class FakeAgent:
     def _handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.requests.append(Received(path, headers, body))
+        call_back = self._callback is not None and not self.callbacks_paused  # decided on arrival
         if self.mode == "hang":
             self._release.wait(timeout=120)
         if self.answer_delay:
@@ -138,7 +141,7 @@ class FakeAgent:
         key = headers.get("idempotency-key") or body.get("jobId", "")
         with self._lock:
             reference = self.erp_orders.setdefault(key, f"ERP-{key[:8]}")
-        if self._callback is not None and path == "/sync/create-order":
+        if call_back and path == "/sync/create-order":
             t = threading.Thread(target=self._call_back, args=(str(body.get("jobId")), reference), daemon=True)
             self._callback_threads.append(t)
             t.start()
