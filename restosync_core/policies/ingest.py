@@ -4,8 +4,9 @@
     -> compare with what is stored (unchanged, stale) -> resolve codes -> write
 
 ``IngestPlan`` holds the decisions for one request. Duplicates are settled up
-front; the other rows are decided in key order, lazily, one chunk of writes at
-a time (``chunks``), so the database can write one chunk while the next one is
+front; the other rows are hashed (``hash_ahead``, while the stored versions
+are being read) and decided in key order, lazily, one chunk of writes at a
+time (``chunks``), so the database can write one chunk while the next one is
 being hashed and decided. After the upsert, ``settle`` names the reason for
 the rare row the database's own guard refused because a concurrent push got
 there first.
@@ -51,27 +52,27 @@ class IngestPlan(Generic[K, W]):
 
     ``hash_of(i)`` gives row ``i``'s content hash; ``prepare(i, hash)`` resolves
     its codes and answers its write, or the reason it fails (unmapped code, unknown
-    item ...). Both are only asked for rows that are the last of their key;
-    ``prepare`` only for rows that are neither unchanged nor stale.
+    item ...). Both are only asked for rows that are the last of their key, once
+    each; ``prepare`` only for rows that are neither unchanged nor stale.
     """
 
     def __init__(
         self,
         keys: Sequence[K],
         updated_at: Sequence[datetime],
-        stored: Mapping[K, StoredVersion],
         hash_of: Callable[[int], str],
         prepare: Callable[[int, str], W | RowReason],
     ) -> None:
         self.keys: Sequence[K] = keys
         self.updated_at = updated_at
-        self.stored: Mapping[K, StoredVersion] = stored
         self.hash_of = hash_of
         self.prepare = prepare
         self.reasons: list[RowReason | None] = [None] * len(keys)
         self.hashes: list[str | None] = [None] * len(keys)
         self.write_indices: list[int] = []
         """Input positions of the rows handed out for writing, in key order."""
+        self.failed_indices: list[int] = []
+        """Input positions of the rows ``prepare`` failed (unmapped code, unknown item ...)."""
         last = last_occurrences(keys)
         self.order = [i for i, key in enumerate(keys) if last[key] == i]
         """The rows that count (the last of each key), in key order: the order rows are locked in."""
@@ -80,18 +81,40 @@ class IngestPlan(Generic[K, W]):
             if last[key] != i:
                 self.reasons[i] = RowReason.DUPLICATE_IN_REQUEST
 
-    def chunks(self, size: int) -> Iterator[list[W]]:
-        """Decide the remaining rows in key order; yield their writes ``size`` at a time."""
+    def distinct_keys(self) -> list[K]:
+        """The keys to read the stored versions of, in key order."""
+        return [self.keys[i] for i in self.order]
+
+    def hash_ahead(self, step: int) -> Iterator[int]:
+        """Hash rows in key order, ``step`` at a time, yielding how many are done after each step.
+
+        The caller can stop at any yield (say, when a read it overlaps with has
+        finished); ``chunks`` hashes whatever is left.
+        """
+        done = 0
+        for start in range(0, len(self.order), step):
+            for i in self.order[start : start + step]:
+                if self.hashes[i] is None:
+                    self.hashes[i] = self.hash_of(i)
+            done = min(start + step, len(self.order))
+            yield done
+
+    def chunks(self, size: int, stored: Mapping[K, StoredVersion]) -> Iterator[list[W]]:
+        """Decide the remaining rows in key order against ``stored``; yield their writes ``size`` at a time."""
         if size < 1:
             raise ValueError("chunk size must be 1 or more")
         batch: list[W] = []
+        hashes = self.hashes
         for i in self.order:
-            content_hash = self.hashes[i] = self.hash_of(i)
-            reason = compare_with_stored(content_hash, self.updated_at[i], self.stored.get(self.keys[i]))
+            content_hash = hashes[i]
+            if content_hash is None:
+                content_hash = hashes[i] = self.hash_of(i)
+            reason = compare_with_stored(content_hash, self.updated_at[i], stored.get(self.keys[i]))
             if reason is None:
                 prepared = self.prepare(i, content_hash)
                 if isinstance(prepared, RowReason):
                     reason = prepared
+                    self.failed_indices.append(i)
                 else:
                     batch.append(prepared)
                     self.write_indices.append(i)
@@ -106,18 +129,35 @@ class IngestPlan(Generic[K, W]):
         """How many rows may still be written (an upper bound on the writes ``chunks`` yields)."""
         return len(self.order)
 
-    def refused(self, written: set[K]) -> list[K]:
-        """Keys handed out for writing that the database did not write."""
-        return [self.keys[i] for i in self.write_indices if self.keys[i] not in written]
+    def to_recheck(self, written: set[K], *, unread: bool) -> list[K]:
+        """Keys to read again after writing: the rows the database refused and, when the rows were
+        decided without reading what is stored (``unread``), the rows that failed."""
+        keys = [self.keys[i] for i in self.write_indices if self.keys[i] not in written]
+        if unread:
+            keys.extend(self.keys[i] for i in self.failed_indices)
+        return keys
 
-    def settle(self, written: set[K], stored_again: Mapping[K, StoredVersion]) -> list[RowReason | None]:
-        """The final reasons: a refused row is unchanged or stale against what is stored now."""
+    def settle(
+        self, written: set[K], stored_again: Mapping[K, StoredVersion], *, unread: bool = False
+    ) -> list[RowReason | None]:
+        """The final reasons, given what is stored now for the keys of ``to_recheck``.
+
+        A refused row is unchanged or stale. When the rows were decided without
+        reading what is stored, a failed row that turns out unchanged or stale is
+        reported as such, as it would have been had the read come first.
+        """
         for i in self.write_indices:
             key = self.keys[i]
             if key not in written:
                 content_hash = self.hashes[i]
                 assert content_hash is not None
                 self.reasons[i] = classify_refused(content_hash, self.updated_at[i], stored_again.get(key))
+        if unread:
+            for i in self.failed_indices:
+                content_hash = self.hashes[i]
+                assert content_hash is not None
+                stored = compare_with_stored(content_hash, self.updated_at[i], stored_again.get(self.keys[i]))
+                self.reasons[i] = stored or self.reasons[i]
         return self.reasons
 
 

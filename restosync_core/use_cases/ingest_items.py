@@ -14,7 +14,12 @@ from restosync_core.ports.catalog import ItemCodes, ItemWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.mappings import CodeKey, MappingResolver
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, write_plan
+from restosync_core.use_cases.ingest_pipeline import (
+    DEFAULT_CHUNK_SIZE,
+    decide_unread,
+    read_while_hashing,
+    write_plan,
+)
 
 CodeCombo = tuple[str, str, str | None, str | None]
 
@@ -26,8 +31,14 @@ class IngestItems:
     clock: Clock
     chunk_size: int = DEFAULT_CHUNK_SIZE
 
-    async def __call__(self, vendor_id: VendorId, items: Sequence[Item]) -> IngestReport:
-        """Write what changed; answer one reason (or None: written) per input row, in input order."""
+    async def __call__(
+        self, vendor_id: VendorId, items: Sequence[Item], *, expect_changes: bool = False
+    ) -> IngestReport:
+        """Write what changed; answer one reason (or None: written) per input row, in input order.
+
+        ``expect_changes``: the rows are what the ERP changed (an incremental push), see
+        ``ingest_pipeline.decide_unread``.
+        """
         if not items:
             return IngestReport([])
         keys = [item.sku for item in items]
@@ -50,8 +61,11 @@ class IngestItems:
             return ItemWrite(item, content_hash, item_codes)
 
         async with self.uow() as uow:
-            stored = await uow.items.stored_versions(vendor_id, list(dict.fromkeys(keys)))
-            plan = IngestPlan(keys, updated_at, stored, lambda i: item_hash(items[i]), prepare)
+            plan = IngestPlan(keys, updated_at, lambda i: item_hash(items[i]), prepare)
+            stored = (
+                None if decide_unread(plan, expect_changes=expect_changes, chunk_size=self.chunk_size)
+                else await read_while_hashing(plan, uow.items.stored_versions(vendor_id, plan.distinct_keys()))
+            )
             synced_at = self.clock.now()
 
             async def upsert(chunks: Iterable[Sequence[ItemWrite]]) -> set[str]:
@@ -59,6 +73,7 @@ class IngestItems:
 
             reasons = await write_plan(
                 plan,
+                stored,
                 upsert=upsert,
                 reread=lambda skus: uow.items.stored_versions(vendor_id, skus),
                 chunk_size=self.chunk_size,

@@ -1,6 +1,7 @@
 """The part every ingest use case shares: write a plan in chunks inside one transaction.
 
-Chunks go to the repository in key order, one set-based statement each, in
+The stored versions are read while the rows are hashed. Chunks go to the
+repository in key order, one set-based statement each, in
 the caller's unit of work: a request's writes commit together or not at all.
 A request with more candidate rows than one chunk hands its chunks over
 lazily, so the adapter can pipeline them: the database writes chunk n while
@@ -12,7 +13,8 @@ what is read is what stays.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from restosync_core.model.ingest import RowReason, StoredVersion
@@ -22,25 +24,69 @@ K = TypeVar("K", str, tuple[str, str])
 W = TypeVar("W")
 
 DEFAULT_CHUNK_SIZE = 1000
+OVERLAP_MIN_ROWS = 256
+"""Below this many rows, hashing is too quick to be worth overlapping with the read."""
+HASH_STEP = 128
+T = TypeVar("T")
+
+
+async def read_while_hashing(plan: IngestPlan[K, W], read: Awaitable[T]) -> T:
+    """Await ``read`` (the stored versions), hashing the plan's rows while the database answers.
+
+    The read goes out first; the rows are hashed in key order, a few at a
+    time, until its answer is in. Whatever is not hashed by then is hashed
+    later, chunk by chunk, while the database writes.
+    """
+    if len(plan.order) < OVERLAP_MIN_ROWS:
+        return await read
+    pending = asyncio.ensure_future(read)
+    await asyncio.sleep(0)  # let the query be sent
+    for _ in plan.hash_ahead(HASH_STEP):
+        if pending.done():
+            break
+        await asyncio.sleep(0)  # let the event loop see the answer
+    return await pending
 
 
 async def write_plan(
     plan: IngestPlan[K, W],
+    stored: Mapping[K, StoredVersion] | None,
     *,
     upsert: Callable[[Iterable[Sequence[W]]], Awaitable[set[K]]],
     reread: Callable[[Sequence[K]], Awaitable[dict[K, StoredVersion]]],
     chunk_size: int,
 ) -> list[RowReason | None]:
-    """Decide and write every row of ``plan``; answer the final reason of every input row."""
+    """Decide and write every row of ``plan``; answer the final reason of every input row.
+
+    ``stored`` is what was read before writing, or None when nothing was read
+    (see ``decide_unread``): then every row that counts is offered to the
+    upsert, whose guard does the comparing, and the rows it refused or that
+    failed are read afterwards to name their reasons.
+    """
+    unread = stored is None
+    known = stored if stored is not None else {}
     chunks: Iterable[Sequence[W]]
     if plan.candidates() <= chunk_size:
-        chunks = list(plan.chunks(chunk_size))  # at most one statement: nothing to overlap
+        chunks = list(plan.chunks(chunk_size, known))  # at most one statement: nothing to overlap
         written = await upsert(chunks) if chunks else set()
     else:
-        chunks = plan.chunks(chunk_size)
+        chunks = plan.chunks(chunk_size, known)
         written = await upsert(chunks)
-    if next(iter(chunks), None) is not None and not isinstance(chunks, list):
-        raise RuntimeError("the repository left chunks unwritten")
-    refused = plan.refused(written)
-    stored_again = await reread(refused) if refused else {}
-    return plan.settle(written, stored_again)
+        if next(iter(chunks), None) is not None:
+            raise RuntimeError("the repository left chunks unwritten")
+    recheck = plan.to_recheck(written, unread=unread)
+    stored_again = await reread(recheck) if recheck else {}
+    return plan.settle(written, stored_again, unread=unread)
+
+
+def decide_unread(plan: IngestPlan[K, W], *, expect_changes: bool, chunk_size: int) -> bool:
+    """Whether to skip reading what is stored before writing.
+
+    An incremental push carries rows the ERP changed, so reading them first
+    would mostly confirm they must be written: one statement per request is
+    saved by offering them straight to the guarded upsert and reading back only
+    what it refused. A full (batch) push is mostly unchanged rows, which the
+    upsert would otherwise lock for nothing: it reads first. Either way every
+    row gets the same reason.
+    """
+    return expect_changes and plan.candidates() <= chunk_size

@@ -10,10 +10,10 @@ from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport, RowReason, StoredVersion
 from restosync_core.policies.content_hash import stock_hash
 from restosync_core.policies.ingest import IngestPlan, check_stock_target
-from restosync_core.ports.catalog import StockKey, StockWrite
+from restosync_core.ports.catalog import StockKey, StockTarget, StockWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, write_plan
+from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, read_while_hashing, write_plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,19 +29,20 @@ class IngestStock:
         keys: list[StockKey] = [(level.sku, level.warehouse_id) for level in levels]
         updated_at = [level.updated_at for level in levels]
 
+        targets: dict[StockKey, StockTarget] = {}
+
+        def prepare(index: int, content_hash: str) -> StockWrite | RowReason:
+            target = targets.get(keys[index])
+            unknown = check_stock_target(target)
+            if unknown is not None:
+                return unknown
+            assert target is not None and target.item_id is not None and target.warehouse_id is not None
+            return StockWrite(levels[index], content_hash, target.item_id, target.warehouse_id)
+
+        plan = IngestPlan(keys, updated_at, lambda i: stock_hash(levels[i]), prepare)
         async with self.uow() as uow:
-            targets = await uow.stock.targets(vendor_id, list(dict.fromkeys(keys)))
+            targets.update(await read_while_hashing(plan, uow.stock.targets(vendor_id, plan.distinct_keys())))
             stored = {key: t.stored for key, t in targets.items() if t.stored is not None}
-
-            def prepare(index: int, content_hash: str) -> StockWrite | RowReason:
-                target = targets.get(keys[index])
-                unknown = check_stock_target(target)
-                if unknown is not None:
-                    return unknown
-                assert target is not None and target.item_id is not None and target.warehouse_id is not None
-                return StockWrite(levels[index], content_hash, target.item_id, target.warehouse_id)
-
-            plan = IngestPlan(keys, updated_at, stored, lambda i: stock_hash(levels[i]), prepare)
             synced_at = self.clock.now()
 
             async def upsert(chunks: Iterable[Sequence[StockWrite]]) -> set[StockKey]:
@@ -51,5 +52,5 @@ class IngestStock:
                 again = await uow.stock.targets(vendor_id, refused)
                 return {key: t.stored for key, t in again.items() if t.stored is not None}
 
-            reasons = await write_plan(plan, upsert=upsert, reread=reread, chunk_size=self.chunk_size)
+            reasons = await write_plan(plan, stored, upsert=upsert, reread=reread, chunk_size=self.chunk_size)
         return IngestReport(reasons)

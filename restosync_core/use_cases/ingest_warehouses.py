@@ -13,7 +13,12 @@ from restosync_core.policies.ingest import IngestPlan
 from restosync_core.ports.catalog import WarehouseWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, write_plan
+from restosync_core.use_cases.ingest_pipeline import (
+    DEFAULT_CHUNK_SIZE,
+    decide_unread,
+    read_while_hashing,
+    write_plan,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +27,13 @@ class IngestWarehouses:
     clock: Clock
     chunk_size: int = DEFAULT_CHUNK_SIZE
 
-    async def __call__(self, vendor_id: VendorId, warehouses: Sequence[Warehouse]) -> IngestReport:
-        """Write what changed; answer one reason (or None: written) per input row, in input order."""
+    async def __call__(
+        self, vendor_id: VendorId, warehouses: Sequence[Warehouse], *, expect_changes: bool = False
+    ) -> IngestReport:
+        """Write what changed; answer one reason (or None: written) per input row, in input order.
+
+        ``expect_changes``: see ``ingest_pipeline.decide_unread``.
+        """
         if not warehouses:
             return IngestReport([])
         keys = [w.warehouse_id for w in warehouses]
@@ -33,8 +43,11 @@ class IngestWarehouses:
             return WarehouseWrite(warehouses[index], content_hash)
 
         async with self.uow() as uow:
-            stored = await uow.warehouses.stored_versions(vendor_id, list(dict.fromkeys(keys)))
-            plan = IngestPlan(keys, updated_at, stored, lambda i: warehouse_hash(warehouses[i]), prepare)
+            plan = IngestPlan(keys, updated_at, lambda i: warehouse_hash(warehouses[i]), prepare)
+            stored = (
+                None if decide_unread(plan, expect_changes=expect_changes, chunk_size=self.chunk_size)
+                else await read_while_hashing(plan, uow.warehouses.stored_versions(vendor_id, plan.distinct_keys()))
+            )
             synced_at = self.clock.now()
 
             async def upsert(chunks: Iterable[Sequence[WarehouseWrite]]) -> set[str]:
@@ -42,6 +55,7 @@ class IngestWarehouses:
 
             reasons = await write_plan(
                 plan,
+                stored,
                 upsert=upsert,
                 reread=lambda codes: uow.warehouses.stored_versions(vendor_id, codes),
                 chunk_size=self.chunk_size,

@@ -66,6 +66,10 @@ def _check_rows(count: int, limit: int, field: str) -> None:
         )
 
 
+def _max_rows(batch: bool) -> int:
+    return BATCH_MAX_ROWS if batch else INCREMENTAL_MAX_ROWS
+
+
 def _route(path: str, operation_id: str, summary: str, push: type, *, batch: bool) -> Any:
     rows, size = (BATCH_MAX_ROWS, BATCH_MAX_BYTES) if batch else (INCREMENTAL_MAX_ROWS, INCREMENTAL_MAX_BYTES)
     kind = "Batch (full reconciliation push)" if batch else "Incremental push"
@@ -93,49 +97,51 @@ class IngestController(Controller):
     guards = [agent_guard]
     security = [{"AgentBearer": []}]
 
-    async def _items(self, request: AnyRequest, data: ItemsPush, max_rows: int) -> ItemsAnswer:
+    async def _items(self, request: AnyRequest, data: ItemsPush, *, batch: bool) -> ItemsAnswer:
         vendor_id = authenticated_vendor(request)
         ensure_acts_for(vendor_id, data.vendor_id, what="the body")
-        _check_rows(len(data.items), max_rows, "items")
-        report = await services_of(request).ingest_items(vendor_id, data.to_items())
+        _check_rows(len(data.items), _max_rows(batch), "items")
+        report = await services_of(request).ingest_items(vendor_id, data.to_items(), expect_changes=not batch)
         return item_response(data.items, report)
 
-    async def _stock(self, request: AnyRequest, data: StockPush, max_rows: int) -> StockAnswer:
+    async def _stock(self, request: AnyRequest, data: StockPush, *, batch: bool) -> StockAnswer:
         vendor_id = authenticated_vendor(request)
         ensure_acts_for(vendor_id, data.vendor_id, what="the body")
-        _check_rows(len(data.stock), max_rows, "stock")
+        _check_rows(len(data.stock), _max_rows(batch), "stock")
         report = await services_of(request).ingest_stock(vendor_id, data.to_levels())
         return stock_response(data.stock, report)
 
-    async def _warehouses(self, request: AnyRequest, data: WarehousesPush, max_rows: int) -> WarehousesAnswer:
+    async def _warehouses(self, request: AnyRequest, data: WarehousesPush, *, batch: bool) -> WarehousesAnswer:
         vendor_id = authenticated_vendor(request)
         ensure_acts_for(vendor_id, data.vendor_id, what="the body")
-        _check_rows(len(data.warehouses), max_rows, "warehouses")
-        report = await services_of(request).ingest_warehouses(vendor_id, data.to_warehouses())
+        _check_rows(len(data.warehouses), _max_rows(batch), "warehouses")
+        report = await services_of(request).ingest_warehouses(
+            vendor_id, data.to_warehouses(), expect_changes=not batch
+        )
         return warehouse_response(data.warehouses, report)
 
     @_route("/items", "pushItems", "Push changed items", ItemsPush, batch=False)
     async def push_items(self, request: AnyRequest, data: JSONBody[ItemsPush]) -> ItemsAnswer:
-        return await self._items(request, data, INCREMENTAL_MAX_ROWS)
+        return await self._items(request, data, batch=False)
 
     @_route("/items/batch", "pushItemsBatch", "Push the whole catalogue of items", ItemsPush, batch=True)
     async def push_items_batch(self, request: AnyRequest, data: JSONBody[ItemsPush]) -> ItemsAnswer:
-        return await self._items(request, data, BATCH_MAX_ROWS)
+        return await self._items(request, data, batch=True)
 
     @_route("/stock", "pushStock", "Push changed stock levels", StockPush, batch=False)
     async def push_stock(self, request: AnyRequest, data: JSONBody[StockPush]) -> StockAnswer:
-        return await self._stock(request, data, INCREMENTAL_MAX_ROWS)
+        return await self._stock(request, data, batch=False)
 
     @_route("/stock/batch", "pushStockBatch", "Push every stock level", StockPush, batch=True)
     async def push_stock_batch(self, request: AnyRequest, data: JSONBody[StockPush]) -> StockAnswer:
-        return await self._stock(request, data, BATCH_MAX_ROWS)
+        return await self._stock(request, data, batch=True)
 
     @_route("/warehouses", "pushWarehouses", "Push changed warehouses", WarehousesPush, batch=False)
     async def push_warehouses(self, request: AnyRequest, data: JSONBody[WarehousesPush]) -> WarehousesAnswer:
-        return await self._warehouses(request, data, INCREMENTAL_MAX_ROWS)
+        return await self._warehouses(request, data, batch=False)
 
     @_route("/warehouses/batch", "pushWarehousesBatch", "Push every warehouse", WarehousesPush, batch=True)
     async def push_warehouses_batch(
         self, request: AnyRequest, data: JSONBody[WarehousesPush]
     ) -> WarehousesAnswer:
-        return await self._warehouses(request, data, BATCH_MAX_ROWS)
+        return await self._warehouses(request, data, batch=True)

@@ -3,6 +3,10 @@
 Decimals travel as JSON strings and are checked by pattern here (so a bad one
 is named by its path, e.g. ``$.items[3].price``) before becoming ``Decimal``;
 they never pass through a float. Timestamps must carry an offset.
+
+Row structs are ``gc=False``: they hold only strings, decimals, datetimes and
+booleans, so they can never be part of a reference cycle, and a 5000-row push
+then adds 10,000 fewer objects for the cyclic garbage collector to traverse.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ Timestamp = Annotated[
 ]
 
 
-class ItemIn(Dto):
+class ItemIn(Dto, gc=False):
     sku: Key
     name: Name
     unit_code: Key
@@ -61,14 +65,14 @@ class ItemIn(Dto):
     active: bool = True
 
 
-class StockIn(Dto):
+class StockIn(Dto, gc=False):
     sku: Key
     warehouse_id: Key
     quantity: Quantity
     updated_at: Timestamp
 
 
-class WarehouseIn(Dto):
+class WarehouseIn(Dto, gc=False):
     warehouse_id: Key
     name: Name
     updated_at: Timestamp
@@ -108,20 +112,20 @@ class WarehousesPush(Dto):
 
 # ---------------------------------------------------------------- answers
 
-class ItemResult(Dto, omit_defaults=True):
+class ItemResult(Dto, omit_defaults=True, gc=False):
     sku: str
     status: RowStatus
     reason: str | None = None
 
 
-class StockResult(Dto, omit_defaults=True):
+class StockResult(Dto, omit_defaults=True, gc=False):
     sku: str
     warehouse_id: str
     status: RowStatus
     reason: str | None = None
 
 
-class WarehouseResult(Dto, omit_defaults=True):
+class WarehouseResult(Dto, omit_defaults=True, gc=False):
     warehouse_id: str
     status: RowStatus
     reason: str | None = None
@@ -180,6 +184,27 @@ _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)` 
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def _reject_nul(push: msgspec.Struct) -> None:
+    """400 naming the first string field holding a NUL character (PostgreSQL text cannot store it)."""
+    for top in push.__struct_fields__:
+        rows = getattr(push, top)
+        if isinstance(rows, str) and "\x00" in rows:
+            raise ValidationFailed("strings may not contain NUL (\\u0000)", path=f"$.{_camel(top)}")
+        if not isinstance(rows, list):
+            continue
+        for index, row in enumerate(rows):
+            for field in row.__struct_fields__:
+                value = getattr(row, field)
+                if isinstance(value, str) and "\x00" in value:
+                    path = f"$.{_camel(top)}[{index}].{_camel(field)}"
+                    raise ValidationFailed(f"strings may not contain NUL (\\u0000) at {path}", path=path)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def _name_unknown_field(exc: ValidationFailed) -> ValidationFailed:
     """msgspec names the object holding an unknown field; agents are told the field's own path."""
     match = _UNKNOWN_FIELD.match(exc.message)
@@ -206,9 +231,12 @@ class RawJsonDTO(AbstractDTO[T], Generic[T]):
 
     def decode_bytes(self, value: bytes) -> Any:
         try:
-            return decode_json(value, self.model_type)
+            decoded = decode_json(value, self.model_type)
         except ValidationFailed as exc:
             raise _name_unknown_field(exc) from exc.__cause__
+        if b"\\u0000" in value:  # the only way JSON can carry a NUL, which PostgreSQL text refuses
+            _reject_nul(decoded)
+        return decoded
 
     def decode_builtins(self, value: dict[str, Any]) -> Any:
         return msgspec.convert(value, self.model_type)

@@ -91,8 +91,10 @@ async def _wait_for_lock_waiters(conn: psycopg.AsyncConnection[Any], count: int)
     pytest.fail(f"{count} push(es) never waited on the row lock")
 
 
-def test_two_concurrent_pushes_of_the_same_rows_leave_the_newer_one_standing(settings: Settings) -> None:
-    """The older push read the rows before the newer one wrote them; the upsert's guard still refuses it."""
+@pytest.mark.parametrize("path", ["/api/sync/items", "/api/sync/items/batch"])
+def test_two_concurrent_pushes_of_the_same_rows_leave_the_newer_one_standing(settings: Settings, path: str) -> None:
+    """Both pushes decided to write before either wrote (the batch one even read v0 first); the
+    upsert's guard, evaluated on the locked row, still refuses the older one."""
     url = settings.database_url
     insert_mappings(url, "v1")
 
@@ -117,9 +119,9 @@ def test_two_concurrent_pushes_of_the_same_rows_leave_the_newer_one_standing(set
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as watcher, \
                         await psycopg.AsyncConnection.connect(url) as locker:
                     await locker.execute("SELECT 1 FROM items WHERE vendor_id = 'v1' AND sku = 'A' FOR UPDATE")
-                    newer_task = asyncio.create_task(client.post("/api/sync/items", json=newer, headers=headers))
+                    newer_task = asyncio.create_task(client.post(path, json=newer, headers=headers))
                     await _wait_for_lock_waiters(watcher, 1)
-                    older_task = asyncio.create_task(client.post("/api/sync/items", json=older, headers=headers))
+                    older_task = asyncio.create_task(client.post(path, json=older, headers=headers))
                     await _wait_for_lock_waiters(watcher, 2)
                     await locker.rollback()  # both have read v0; the newer push gets the lock first
                     return await newer_task, await older_task

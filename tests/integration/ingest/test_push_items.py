@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
 from litestar.testing import TestClient
 
 from restosync_adapters.settings import Settings
@@ -129,6 +130,16 @@ def test_a_bad_decimal_or_a_timestamp_without_offset_is_400_naming_its_path(
         response = client.post("/api/sync/items", json={"items": [item_json("A", **bad)]}, headers=agent)
         assert response.status_code == 400, bad
         assert response.json()["errors"][0]["path"] == path
+
+
+def test_a_nul_character_in_a_string_is_400_naming_its_path(client: Client, settings: Settings,
+                                                             agent: dict[str, str]) -> None:
+    body = b'{"items": [' + msgspec.json.encode(item_json("A")) + b', {"sku": "B", "name": "x\\u0000y", ' \
+        b'"unitCode": "KG", "vatCode": "TVA20", "price": "1", "updatedAt": "2026-01-01T08:00:00Z"}]}'
+    response = client.post("/api/sync/items", content=body, headers={**agent, "Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["path"] == "$.items[1].name"
+    assert items_of(settings.database_url, "v1") == {}
 
 
 def test_the_vendor_comes_from_the_token_and_a_body_naming_another_is_403(

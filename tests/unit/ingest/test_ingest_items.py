@@ -99,7 +99,8 @@ def test_a_database_failure_on_a_later_chunk_writes_nothing_of_the_request() -> 
     assert stored[(V1, "A")].write.item.name == "kept"
 
 
-def test_a_newer_row_stored_concurrently_between_read_and_write_stands_and_ours_is_stale() -> None:
+@pytest.mark.parametrize("expect_changes", [False, True], ids=["read first", "write first"])
+def test_a_newer_row_stored_concurrently_between_read_and_write_stands_and_ours_is_stale(expect_changes: bool) -> None:
     world = World()
     run(world.items(V1, [item("A", minutes=0, name="v0")]))
 
@@ -109,12 +110,13 @@ def test_a_newer_row_stored_concurrently_between_read_and_write_stands_and_ours_
         assert (await other.items(V1, [item("A", minutes=20, name="v20")])).reasons == [None]
 
     world.hooks.before_upsert = concurrent_newer_push
-    report = run(world.items(V1, [item("A", minutes=10, name="v10"), item("B")]))
+    report = run(world.items(V1, [item("A", minutes=10, name="v10"), item("B")], expect_changes=expect_changes))
     assert report.reasons == [RowReason.STALE, None]
     assert world.stored_items()[(V1, "A")].write.item.name == "v20"
 
 
-def test_an_identical_row_stored_concurrently_makes_ours_unchanged() -> None:
+@pytest.mark.parametrize("expect_changes", [False, True], ids=["read first", "write first"])
+def test_an_identical_row_stored_concurrently_makes_ours_unchanged(expect_changes: bool) -> None:
     world = World()
 
     async def concurrent_identical_push() -> None:
@@ -122,7 +124,7 @@ def test_an_identical_row_stored_concurrently_makes_ours_unchanged() -> None:
         await other.items(V1, [item("A", minutes=20)])
 
     world.hooks.before_upsert = concurrent_identical_push
-    report = run(world.items(V1, [item("A", minutes=10)]))
+    report = run(world.items(V1, [item("A", minutes=10)], expect_changes=expect_changes))
     assert report.reasons == [RowReason.UNCHANGED]
 
 
@@ -159,3 +161,21 @@ def test_for_any_push_each_row_has_one_result_counts_add_up_and_only_processed_r
         if reason is RowReason.STALE:
             assert before[(V1, push[i].sku)].updated_at > push[i].updated_at
 
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(items(), max_size=12), st.lists(items(), max_size=12), st.integers(1, 4))
+def test_writing_first_gives_every_row_the_same_reason_and_outcome_as_reading_first(
+    earlier: list[Item], push: list[Item], chunk_size: int
+) -> None:
+    """Incremental pushes skip the read; nothing an agent or the tables can see may differ."""
+    reading, writing = World(chunk_size=chunk_size), World(chunk_size=chunk_size)
+    for world in (reading, writing):
+        run(world.items(V1, earlier))
+        world.clock.advance(minutes=1)
+    read_first = run(reading.items(V1, push))
+    write_first = run(writing.items(V1, push, expect_changes=True))
+    assert write_first.reasons == read_first.reasons
+    assert {k: (r.content_hash, r.updated_at, r.last_synced_at) for k, r in writing.stored_items().items()} == {
+        k: (r.content_hash, r.updated_at, r.last_synced_at) for k, r in reading.stored_items().items()
+    }

@@ -23,7 +23,7 @@ def _plan(keys: list[str], hashes: list[str], times: list[datetime], stored: dic
         assert content_hash == hashes[i]
         return RowReason.UNMAPPED_UNIT if i in failing else f"write-{i}"
 
-    return IngestPlan(keys, times, stored, hashes.__getitem__, prepare)
+    return IngestPlan(keys, times, hashes.__getitem__, prepare)
 
 
 @given(st.lists(st.sampled_from(KEYS), max_size=30), st.data(), stored_maps, st.integers(1, 4))
@@ -36,7 +36,7 @@ def test_every_row_gets_one_decision_and_the_writes_come_in_key_order_in_full_ch
     failing = data.draw(st.frozensets(st.integers(0, max(n - 1, 0))))
     plan = _plan(keys, hashes, times, stored, failing)
 
-    chunks = list(plan.chunks(size))
+    chunks = list(plan.chunks(size, stored))
 
     assert all(len(chunk) == size for chunk in chunks[:-1]) and all(1 <= len(c) <= size for c in chunks)
     assert [w for chunk in chunks for w in chunk] == [f"write-{i}" for i in plan.write_indices]
@@ -57,7 +57,8 @@ def test_every_row_gets_one_decision_and_the_writes_come_in_key_order_in_full_ch
 
 def test_the_last_of_repeated_keys_wins() -> None:
     plan = _plan(["a", "b", "a"], ["h1", "h2", "h3"], [at(0)] * 3, {})
-    assert list(plan.chunks(10)) == [["write-2", "write-1"]]
+    assert plan.distinct_keys() == ["a", "b"]
+    assert list(plan.chunks(10, {})) == [["write-2", "write-1"]]
     assert plan.reasons == [RowReason.DUPLICATE_IN_REQUEST, None, None]
 
 
@@ -83,8 +84,8 @@ def test_resolution_is_only_asked_for_rows_that_would_be_written() -> None:
         return "w"
 
     stored = {"same": StoredVersion("h", at(0)), "newer": StoredVersion("x", at(9))}
-    plan = IngestPlan(["same", "newer", "dup", "dup", "fresh"], [at(1)] * 5, stored, lambda i: "h", prepare)
-    list(plan.chunks(10))
+    plan = IngestPlan(["same", "newer", "dup", "dup", "fresh"], [at(1)] * 5, lambda i: "h", prepare)
+    list(plan.chunks(10, stored))
     assert sorted(asked) == [3, 4]
 
 
@@ -95,15 +96,38 @@ def test_rows_are_hashed_lazily_one_chunk_at_a_time() -> None:
         hashed.append(i)
         return f"h{i}"
 
-    plan = IngestPlan(["c", "a", "b", "d"], [at(0)] * 4, {}, hash_of, lambda i, h: i)
-    chunks = plan.chunks(2)
+    plan = IngestPlan(["c", "a", "b", "d"], [at(0)] * 4, hash_of, lambda i, h: i)
+    chunks = plan.chunks(2, {})
     assert next(chunks) == [1, 2] and sorted(hashed) == [1, 2]  # a, b: the database can write them now
     assert next(chunks) == [0, 3] and sorted(hashed) == [0, 1, 2, 3]
 
 
+def test_hashing_ahead_goes_in_key_order_can_stop_anywhere_and_never_hashes_a_row_twice() -> None:
+    hashed: list[int] = []
+
+    def hash_of(i: int) -> str:
+        hashed.append(i)
+        return f"h{i}"
+
+    plan = IngestPlan(["c", "a", "b", "d", "a"], [at(0)] * 5, hash_of, lambda i, h: (i, h))
+    ahead = plan.hash_ahead(2)
+    assert next(ahead) == 2 and hashed == [4, 2]  # a (its last occurrence), b
+    chunks = list(plan.chunks(10, {}))
+    assert sorted(hashed) == [0, 2, 3, 4]  # each row that counts, once
+    assert chunks == [[(4, "h4"), (2, "h2"), (0, "h0"), (3, "h3")]]
+
+
 def test_rows_refused_by_the_database_are_settled_against_what_is_stored_now() -> None:
     plan = _plan(["a", "b", "c"], ["h1", "h2", "h3"], [at(1)] * 3, {})
-    list(plan.chunks(10))
-    assert plan.refused({"b"}) == ["a", "c"]
+    list(plan.chunks(10, {}))
+    assert plan.to_recheck({"b"}, unread=False) == ["a", "c"]
     reasons = plan.settle({"b"}, {"a": StoredVersion("h1", at(0)), "c": StoredVersion("other", at(3))})
     assert reasons == [RowReason.UNCHANGED, None, RowReason.STALE]
+
+
+def test_without_a_read_first_failed_rows_are_rechecked_and_unchanged_or_stale_wins() -> None:
+    plan = _plan(["a", "b", "c"], ["h1", "h2", "h3"], [at(1)] * 3, {}, failing=frozenset({0, 2}))
+    assert list(plan.chunks(10, {})) == [["write-1"]]
+    assert plan.to_recheck({"b"}, unread=True) == ["a", "c"]
+    reasons = plan.settle({"b"}, {"a": StoredVersion("h1", at(0))}, unread=True)
+    assert reasons == [RowReason.UNCHANGED, None, RowReason.UNMAPPED_UNIT]
