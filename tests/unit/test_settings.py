@@ -70,3 +70,11 @@ def test_env_example_documents_every_variable() -> None:
     documented = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line and not line.startswith("#")}
     missing = [name for name, _, _ in describe() if name not in documented]
     assert missing == []
+
+
+def test_the_configuration_doc_lists_every_variable() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [name for name, _, _ in describe() if f"`{name}`" not in text]
+    assert missing == []
