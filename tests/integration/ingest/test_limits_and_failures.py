@@ -132,3 +132,15 @@ def test_two_concurrent_pushes_of_the_same_rows_leave_the_newer_one_standing(set
     assert results(newer_response) == [("A", "processed", None), ("B", "processed", None)]
     assert results(older_response) == [("A", "skipped", "stale"), ("B", "skipped", "stale")]
     assert {sku: row["name"] for sku, row in items_of(url, "v1").items()} == {"A": "v20", "B": "v20"}
+
+
+def test_the_push_routes_document_their_body_and_their_problems_in_openapi(client_with: Callable[..., Any]) -> None:
+    with client_with(SWAGGER_ENABLED="true") as (client, _):
+        spec = client.get("/schema/openapi.json").json()
+    for path, body in (("/api/sync/items", "ItemsPush"), ("/api/sync/stock/batch", "StockPush"),
+                       ("/api/sync/warehouses", "WarehousesPush")):
+        operation = spec["paths"][path]["post"]
+        assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(body)
+        assert {"200", "400", "401", "403", "413", "429", "503"} <= set(operation["responses"])
+    price = spec["components"]["schemas"]["ItemIn"]["properties"]["price"]
+    assert price["type"] == "string" and "pattern" in price
