@@ -16,7 +16,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from restosync_core.errors import PayloadTooLarge
+from restosync_core.errors import PayloadTooLarge, ValidationFailed
 from restosync_core.policies.agent_identity import ensure_acts_for
 from restosync_http.dto.base import Problem
 from restosync_http.dto.ingest import (
@@ -47,18 +47,18 @@ WarehousesAnswer = IngestResponse[WarehouseResult]
 
 
 async def read_body_within_limit(request: AnyRequest) -> None:
-    """Read the body before decoding, so an oversized one is a 413 that names this route's limit."""
-    limit = request.route_handler.resolve_request_max_body_size()
-    if limit is None:
-        return
+    """Read the body before decoding: an oversized one is a 413 naming this route's limit, an empty one a 400."""
+    limit = request.route_handler.resolve_request_max_body_size() or BATCH_MAX_BYTES
     message = f"the request body is larger than this endpoint's limit of {limit // MB} MB"
     declared = request.content_length
     if declared is not None and declared > limit:
         raise PayloadTooLarge(message, detail={"limitBytes": limit})
     try:
-        await request.body()
+        body = await request.body()
     except RequestEntityTooLarge as exc:
         raise PayloadTooLarge(message, detail={"limitBytes": limit}) from exc
+    if not body:
+        raise ValidationFailed("the request body is empty; a JSON object is expected", path="$")
 
 
 def _check_rows(count: int, limit: int, field: str) -> None:

@@ -121,6 +121,13 @@ def test_an_unknown_field_is_400_naming_its_path_and_nothing_is_written(
     assert items_of(settings.database_url, "v1") == {}
 
 
+def test_an_empty_or_malformed_body_is_400_at_the_root(client: Client, agent: dict[str, str]) -> None:
+    for body in (b"", b"{", b"[]", b"{}"):
+        response = client.post("/api/sync/items", content=body, headers={**agent, "Content-Type": "application/json"})
+        assert response.status_code == 400, body
+        assert response.json()["errors"][0]["path"] == "$", body
+
+
 def test_a_bad_decimal_or_a_timestamp_without_offset_is_400_naming_its_path(
     client: Client, agent: dict[str, str]
 ) -> None:
