@@ -3,10 +3,14 @@
 aiobreaker alone does not fit (GOTCHAS): it counts consecutive failures with no
 percentage or volume rule, its Redis storage blocks the event loop and falls back
 to "closed" when Redis errors, and half-open lets every concurrent call through.
-So the state lives in Redis as one small JSON record per breaker, updated in an
-optimistic transaction (WATCH/MULTI) by the core's pure policy
-(``restosync_core.policies.breaker``); the half-open probe is claimed with
-``SET NX PX``, so exactly one caller in all processes makes it. Each process keeps
+So each breaker lives in Redis as two keys: its state (a small JSON record: closed,
+open or half-open, and when it opened) and its rolling window (a hash of
+per-slice success and failure counts). A good call while closed is one
+pipelined ``HINCRBY``; a failure is counted the same way, then the core's pure
+policy (``restosync_core.policies.breaker``) decides on the window whether it
+trips, and every state change is made in an optimistic transaction (WATCH/MULTI)
+so only one process makes it. The half-open probe is claimed with ``SET NX PX``,
+so exactly one caller in all processes makes it. Each process keeps
 an aiobreaker ``CircuitBreaker`` per key as its local view of the shared state,
 moved on every transition this process makes, whose listeners log transitions.
 Only the process that makes a transition logs it and raises the
@@ -49,24 +53,28 @@ _AIO_STATE = {
 
 
 def encode(record: BreakerRecord) -> str:
+    """The state key's value (the window lives in its own hash)."""
     return json.dumps(
-        {
-            "state": record.state.value,
-            "openedAt": record.opened_at.isoformat() if record.opened_at else None,
-            "window": [list(b) for b in record.window],
-        }
+        {"state": record.state.value, "openedAt": record.opened_at.isoformat() if record.opened_at else None}
     )
 
 
-def decode(raw: bytes | str | None) -> BreakerRecord:
+def decode(raw: bytes | str | None, window: dict[Any, Any] | None = None) -> BreakerRecord:
+    """A record from the state key's value and the window hash (``<slice>:s`` / ``<slice>:f`` -> count)."""
+    slices: dict[float, list[int]] = {}
+    for field_name, count in (window or {}).items():
+        name = field_name.decode() if isinstance(field_name, bytes) else str(field_name)
+        start, _, kind = name.partition(":")
+        slices.setdefault(float(start), [0, 0])[0 if kind == "s" else 1] += int(count)
+    buckets = tuple((start, ok, ko) for start, (ok, ko) in sorted(slices.items()))
     if not raw:
-        return BreakerRecord()
+        return BreakerRecord(window=buckets)
     data = json.loads(raw)
     opened = data.get("openedAt")
     return BreakerRecord(
         state=BreakerState(data["state"]),
         opened_at=datetime.fromisoformat(opened) if opened else None,
-        window=tuple((float(s), int(ok), int(ko)) for s, ok, ko in data.get("window", [])),
+        window=buckets,
     )
 
 
@@ -100,6 +108,9 @@ class RedisCircuitBreaker:
     def _key(self, key: BreakerKey) -> str:
         return f"{self.prefix}:breaker:{key}"
 
+    def _window_key(self, key: BreakerKey) -> str:
+        return f"{self.prefix}:breaker-window:{key}"
+
     def _probe_key(self, key: BreakerKey) -> str:
         return f"{self.prefix}:breaker-probe:{key}"
 
@@ -110,15 +121,15 @@ class RedisCircuitBreaker:
     # ------------------------------------------------------------------ the port
     async def call(self, key: BreakerKey, fn: Callable[[], Awaitable[T]]) -> T:
         now = self.clock.now()
-        admission: policy.Admission | None = None
+        admission = policy.admit(decode(await self._redis(self.redis.get(self._key(key)))), now, self.policy)
+        if admission.record.state is not BreakerState.CLOSED and admission.allowed:
+            # open -> half-open is a transition: make it (once, for everyone) in a transaction.
+            def admit(record: BreakerRecord) -> BreakerRecord:
+                nonlocal admission
+                admission = policy.admit(record, now, self.policy)
+                return admission.record
 
-        def admit(record: BreakerRecord) -> BreakerRecord:
-            nonlocal admission
-            admission = policy.admit(record, now, self.policy)
-            return admission.record
-
-        await self._update(key, admit)
-        assert admission is not None
+            await self._update(key, admit)
         if not admission.allowed:
             assert admission.retry_at is not None
             raise CircuitOpen(f"the circuit breaker {key} is open", retry_at=admission.retry_at)
@@ -128,13 +139,14 @@ class RedisCircuitBreaker:
             if not await self._redis(self.redis.set(self._probe_key(key), probe_token, nx=True, px=self.probe_ttl_ms)):
                 assert admission.retry_at is not None
                 raise CircuitOpen(f"the circuit breaker {key} is half-open and probing", retry_at=admission.retry_at)
+        probing = admission.probe
         try:
             result = await fn()
         except Exception as exc:
-            await self._record(key, ok=not policy.counts_as_failure(exc))
+            await self._record(key, ok=not policy.counts_as_failure(exc), probe=probing)
             raise
         else:
-            await self._record(key, ok=True)
+            await self._record(key, ok=True, probe=probing)
             return result
         finally:
             if probe_token is not None:
@@ -146,9 +158,16 @@ class RedisCircuitBreaker:
         if not names:
             return []
         keys = [BreakerKey.parse(n) for n in names]
-        raws = await self._redis(self.redis.mget([self._key(k) for k in keys]))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for k in keys:
+                pipe.get(self._key(k))
+                pipe.hgetall(self._window_key(k))
+            values = await self._redis(pipe.execute())
         now = self.clock.now()
-        return [policy.status_of(k, decode(raw), now, self.policy) for k, raw in zip(keys, raws, strict=True)]
+        return [
+            policy.status_of(k, decode(values[2 * i], values[2 * i + 1]), now, self.policy)
+            for i, k in enumerate(keys)
+        ]
 
     async def reset(self, key: BreakerKey) -> BreakerStatus:
         await self._update(key, lambda _: BreakerRecord(), force_write=True)
@@ -156,12 +175,28 @@ class RedisCircuitBreaker:
         return policy.status_of(key, BreakerRecord(), self.clock.now(), self.policy)
 
     # ------------------------------------------------------------------ internals
-    async def _record(self, key: BreakerKey, *, ok: bool) -> None:
+    async def _record(self, key: BreakerKey, *, ok: bool, probe: bool) -> None:
         now = self.clock.now()
         try:
-            await self._update(key, lambda r: policy.record_call(r, now, ok, self.policy))
-        except DependencyUnavailable:
+            if probe:  # the half-open probe's outcome closes or reopens the breaker
+                await self._update(key, lambda r: policy.record_call(r, now, ok, self.policy))
+                return
+            start = now.timestamp() - now.timestamp() % self.policy.slice_seconds
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hincrby(self._window_key(key), f"{start}:{'s' if ok else 'f'}", 1)
+                pipe.pexpire(self._window_key(key), int(self.policy.window_seconds * 2000) + 1000)
+                pipe.sadd(self._index, str(key))
+                await pipe.execute()
+            if not ok:
+                await self._update(key, lambda r: self._tripped(r, now))
+        except (RedisError, DependencyUnavailable):
             log.warning("could not record a call on breaker %s: Redis is unavailable", key)
+
+    def _tripped(self, record: BreakerRecord, now: datetime) -> BreakerRecord:
+        """A closed breaker whose window (this failure counted) crosses the threshold opens."""
+        if record.state is BreakerState.CLOSED and policy.trips(policy.rolled(record, now, self.policy), self.policy):
+            return BreakerRecord(state=BreakerState.OPEN, opened_at=now)
+        return record
 
     async def _release_probe(self, key: BreakerKey, token: str) -> None:
         try:
@@ -174,19 +209,21 @@ class RedisCircuitBreaker:
         self, key: BreakerKey, change: Callable[[BreakerRecord], BreakerRecord], *, force_write: bool = False
     ) -> None:
         """Apply ``change`` to the shared record atomically; report the transition if it made one."""
-        name = self._key(key)
+        name, window = self._key(key), self._window_key(key)
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
                 while True:
                     try:
-                        await pipe.watch(name)
-                        before = decode(await pipe.get(name))
+                        await pipe.watch(name, window)
+                        before = decode(await pipe.get(name), await pipe.hgetall(window))
                         after = change(before)
                         if after == before and not force_write:
                             await pipe.unwatch()
                             break
                         pipe.multi()
                         pipe.set(name, encode(after), ex=RECORD_TTL_SECONDS)
+                        if after.state is not before.state or force_write:
+                            pipe.delete(window)  # every change of state starts an empty window
                         pipe.sadd(self._index, str(key))
                         await pipe.execute()
                         break

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.agent_client import HttpxAgentClient
 from restosync_adapters.breaker import RedisCircuitBreaker
-from restosync_adapters.postgres.orders import PgAgentDirectory
+from restosync_adapters.postgres.orders import PgAgentDirectory, PgSyncJobClaims
 from restosync_adapters.rq_queue import RqJobQueue
 from restosync_adapters.settings import Settings
 from restosync_core.policies.breaker import BreakerPolicy
@@ -110,7 +110,9 @@ def build_order_services(
     directory = directory or PgAgentDirectory(pool)
     return OrderServices(
         place=PlaceOrder(uow, queue, clock, policy),
-        deliver=DeliverOrder(uow, queue, clock, policy, directory, agent_client, breaker, worker_name()),
+        deliver=DeliverOrder(
+            uow, queue, clock, policy, directory, agent_client, breaker, worker_name(), PgSyncJobClaims(pool)
+        ),
         callback=HandleOrderCallback(uow, queue, clock, policy),
         sweep=SweepSyncJobs(uow, queue, clock),
         retry_dead_letter=RetryDeadLetter(uow, queue, clock),

@@ -22,7 +22,7 @@ from restosync_adapters.queues import LOGICAL_QUEUES, rq_queue_name
 from restosync_adapters.redis.clients import make_sync_redis
 from restosync_adapters.rq_queue import JsonJob
 from restosync_adapters.settings import Settings
-from restosync_worker.worker import JsonQueue, RestosyncWorker
+from restosync_worker.worker import ForkingRestosyncWorker, JsonQueue, RestosyncWorker
 
 log = logging.getLogger("restosync_worker")
 
@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="restosync worker", description=__doc__.splitlines()[0])
     parser.add_argument("--burst", action="store_true", help="stop once the queues are empty (tests)")
     parser.add_argument("--concurrency", type=int, default=None, help="worker processes (WORKER_CONCURRENCY)")
+    parser.add_argument(
+        "--fork", action="store_true",
+        help="RQ's forking worker instead (a process per job; for comparison only: see docs/orders.md)",
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     configure_logging(settings.log_level)
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         queues,
         connection=make_sync_redis(settings.redis_url),
         num_workers=args.concurrency or settings.worker_concurrency,
-        worker_class=RestosyncWorker,
+        worker_class=ForkingRestosyncWorker if args.fork else RestosyncWorker,
         serializer=JSONSerializer,
         job_class=JsonJob,
         queue_class=JsonQueue,

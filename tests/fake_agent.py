@@ -15,12 +15,13 @@ by hand and the bench.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ class Received:
     headers: dict[str, str]
     body: dict[str, Any]
     at: float = field(default_factory=time.perf_counter)
+    wall: float = field(default_factory=time.time)
 
     @property
     def idempotency_key(self) -> str | None:
@@ -50,7 +52,9 @@ class FakeAgent:
         self.callback_errors: list[str] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: asyncio.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._transports: set[asyncio.Transport] = set()
         self._thread: threading.Thread | None = None
         self._callback: tuple[str, str, str] | None = None
         self.callbacks_paused = False
@@ -70,20 +74,40 @@ class FakeAgent:
     def up(self) -> None:
         if self._server is not None:
             return
-        handler = _handler_for(self)
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._server = self._loop.run_until_complete(
+                self._loop.create_server(lambda: _AgentProtocol(self), "127.0.0.1", self.port, reuse_address=True)
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
         self._thread.start()
+        ready.wait(10)
 
     def down(self) -> None:
-        """Stop listening: calls are refused at the TCP level."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        """Stop listening and drop every open connection: calls are refused at the TCP level."""
+        if self._server is None:
+            return
+        loop, server = self._loop, self._server
+        assert loop is not None
+
+        def close() -> None:
+            server.close()
+            for transport in list(self._transports):
+                transport.abort()
+            loop.stop()
+
+        loop.call_soon_threadsafe(close)
+        if self._thread is not None:
+            self._thread.join(10)
+        loop.close()
+        self._server = None
 
     def accept(self) -> None:
         self.mode, self.status = "accept", 200
@@ -128,14 +152,16 @@ class FakeAgent:
         )
 
     # ------------------------------------------------------------------ behaviour
-    def _handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def _handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.requests.append(Received(path, headers, body))
         call_back = self._callback is not None and not self.callbacks_paused  # decided on arrival
         if self.mode == "hang":
-            self._release.wait(timeout=120)
+            deadline = time.monotonic() + 120
+            while not self._release.is_set() and time.monotonic() < deadline:  # noqa: ASYNC110 (a thread sets it)
+                await asyncio.sleep(0.01)
         if self.answer_delay:
-            time.sleep(self.answer_delay)
+            await asyncio.sleep(self.answer_delay)
         if self.mode == "fail":
             return self.status, {"error": "the fake agent was told to fail"}
         key = headers.get("idempotency-key") or body.get("jobId", "")
@@ -156,33 +182,58 @@ class FakeAgent:
             self.callback_errors.append(repr(exc))
 
 
-def _handler_for(agent: FakeAgent) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _AgentProtocol(asyncio.Protocol):
+    """A small HTTP/1.1 server (keep-alive, Content-Length bodies): far lighter than http.server,
+    so the bench measures restosync rather than its fake agent."""
 
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length) if length else b"{}"
+    def __init__(self, agent: FakeAgent) -> None:
+        self.agent = agent
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.agent._transports.add(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.agent._transports.discard(self.transport)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].decode("latin-1").split("\r\n")
+            headers = {}
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length") or 0)
+            if len(self.buffer) < head_end + 4 + length:
+                return
+            raw = self.buffer[head_end + 4 : head_end + 4 + length]
+            self.buffer = self.buffer[head_end + 4 + length :]
+            path = head[0].split(" ")[1] if " " in head[0] else "/"
             try:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {}
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, answer = agent._handle(self.path, headers, body)
-            data = json.dumps(answer).encode()
-            try:
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the caller gave up (timeout) before the answer
+            asyncio.get_running_loop().create_task(self._answer(path, headers, body))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
+    async def _answer(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
+        status, answer = await self.agent._handle(path, headers, body)
+        data = json.dumps(answer).encode()
+        reason = {200: "OK", 202: "Accepted"}.get(status, "Error")
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(
+                f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(data)}\r\n\r\n".encode() + data
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -106,6 +107,11 @@ UPDATE sync_jobs SET status = %s, payload = %s, attempts = %s, next_attempt_at =
        claimed_until = %s, erp_reference = %s, last_error = %s, sent_at = %s, completed_at = %s, updated_at = %s
 WHERE id = %s
 """
+SAVE_CLAIMED_JOB = """
+UPDATE sync_jobs SET status = %s, payload = %s, attempts = %s, next_attempt_at = %s, claimed_by = %s,
+       claimed_until = %s, erp_reference = %s, last_error = %s, sent_at = %s, completed_at = %s, updated_at = %s
+WHERE id = %s AND status = 'processing' AND claimed_by = %s AND attempts = %s
+"""
 # One statement decides who gets the job: due, unfinished, and (if processing) its claim has expired.
 CLAIM_JOB = """
 UPDATE sync_jobs
@@ -186,6 +192,17 @@ class PgSyncJobRepository:
             ),
         )
 
+    async def save_claimed(self, job: SyncJob, worker: str, attempts: int) -> bool:
+        cur = await self.conn.execute(
+            SAVE_CLAIMED_JOB,
+            (
+                job.status.value, Jsonb(job.payload), job.attempts, job.next_attempt_at, job.claimed_by,
+                job.claimed_until, job.erp_reference, job.last_error, job.sent_at, job.completed_at,
+                job.updated_at, job.id, worker, attempts,
+            ),
+        )
+        return cur.rowcount == 1
+
     async def claim(self, job_id: SyncJobId, worker: str, now: datetime, until: datetime) -> SyncJob | None:
         cur = await self.conn.execute(CLAIM_JOB, {"id": job_id, "worker": worker, "now": now, "until": until})
         row = await cur.fetchone()
@@ -210,6 +227,27 @@ class PgSyncJobRepository:
             cur = await self.conn.execute(COUNT_JOBS, params)
             total = (await cur.fetchone() or {"total": 0})["total"]
         return Page(items=[job_from_row(r) for r in rows], page=page.page, limit=page.limit, total=total)
+
+
+class PgSyncJobClaims:
+    """Claim and outcome writes as single autocommit statements: one pooled round trip each."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def claim(self, job_id: SyncJobId, worker: str, now: datetime, until: datetime) -> SyncJob | None:
+        try:
+            async with self.pool.connection() as conn:
+                return await PgSyncJobRepository(conn).claim(job_id, worker, now, until)
+        except psycopg.OperationalError as exc:
+            raise DependencyUnavailable("the database is unavailable") from exc
+
+    async def save_claimed(self, job: SyncJob, worker: str, attempts: int) -> bool:
+        try:
+            async with self.pool.connection() as conn:
+                return await PgSyncJobRepository(conn).save_claimed(job, worker, attempts)
+        except psycopg.OperationalError as exc:
+            raise DependencyUnavailable("the database is unavailable") from exc
 
 
 # ---------------------------------------------------------------- dead letters
@@ -335,19 +373,33 @@ SELECT_AGENT_URL = "SELECT agent_url FROM agent_registry WHERE vendor_id = %s"
 
 
 class PgAgentDirectory:
-    """Where each vendor's agent listens, read straight from ``agent_registry`` (no transaction)."""
+    """Where each vendor's agent listens, read from ``agent_registry`` and remembered a few seconds.
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    A worker delivering a burst of one vendor's orders asks once, not once per order;
+    a changed agent URL is used within ``ttl_seconds``.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool, *, ttl_seconds: float = 5.0) -> None:
         self.pool = pool
+        self.ttl = ttl_seconds
+        self._known: dict[str, tuple[float, str | None]] = {}
 
     async def agent_url(self, vendor_id: VendorId) -> str | None:
+        now = time.monotonic()
+        hit = self._known.get(vendor_id)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
         try:
             async with self.pool.connection() as conn:
                 cur = await conn.execute(SELECT_AGENT_URL, (vendor_id,))
                 row = await cur.fetchone()
         except (psycopg.OperationalError, TimeoutError) as exc:
             raise DependencyUnavailable("the database is unavailable") from exc
-        return str(row["agent_url"]) if row else None
+        url = str(row["agent_url"]) if row else None
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[vendor_id] = (now, url)
+        return url
 
 
 def bind_order_repositories(uow: Any, conn: AsyncConnection[Any]) -> None:

@@ -1,8 +1,8 @@
 """The spec's circuit-breaker policy (REQ-7, opossum's rules) as pure functions of a breaker record.
 
 Closed: calls go through and are counted in a rolling window of ``window_seconds``
-(in ``buckets`` slices). Once at least ``volume_threshold`` calls are in the
-window and ``error_threshold_percent`` of them failed, it opens. Open: calls are
+(in ``buckets`` slices). When a call fails and at least ``volume_threshold`` calls
+are in the window, ``error_threshold_percent`` of them failed, it opens. Open: calls are
 refused until ``reset_timeout_seconds`` have passed, then it is half-open. Half-open:
 one probe call goes through (the caller claims it); a good probe closes the
 breaker, a failed one opens it again.
@@ -101,10 +101,16 @@ def record_call(record: BreakerRecord, now: datetime, ok: bool, policy: BreakerP
     else:
         window.append((start, int(ok), int(not ok)))
     record = replace(record, window=tuple(window))
-    total = record.successes + record.failures
-    if total >= policy.volume_threshold and record.failures * 100 >= policy.error_threshold_percent * total:
+    if not ok and trips(record, policy):
         return BreakerRecord(state=BreakerState.OPEN, opened_at=now)
     return record
+
+
+def trips(record: BreakerRecord, policy: BreakerPolicy) -> bool:
+    """Does this (closed) window open the breaker? Checked after a failure, as opossum does: a good
+    call never opens it."""
+    total = record.successes + record.failures
+    return total >= policy.volume_threshold and record.failures * 100 >= policy.error_threshold_percent * total
 
 
 def status_of(key: BreakerKey, record: BreakerRecord, now: datetime, policy: BreakerPolicy) -> BreakerStatus:

@@ -36,6 +36,11 @@ class SyncJobRepository(Protocol):
         """Write every mutable field of ``job`` (read it ``for_update`` first)."""
         ...
 
+    async def save_claimed(self, job: SyncJob, worker: str, attempts: int) -> bool:
+        """Write ``job`` only if it is still ``processing`` under ``worker``'s claim number
+        ``attempts``; False (nothing written) when a callback or another worker got there first."""
+        ...
+
     async def claim(self, job_id: SyncJobId, worker: str, now: datetime, until: datetime) -> SyncJob | None:
         """Atomically take a due job for ``worker`` (status processing, attempts + 1, claim until
         ``until``); None when it is not due, finished, or claimed by a live worker."""
@@ -48,6 +53,16 @@ class SyncJobRepository(Protocol):
     async def list(self, filter_: SyncJobFilter, page: PageRequest) -> Page[SyncJob]:
         """Newest first."""
         ...
+
+
+class SyncJobClaims(Protocol):
+    """The two writes a worker makes around an agent call, each one atomic statement on its own
+    (no transaction to open and commit): taking the job, and recording an outcome that needs
+    nothing else written with it. Same rules as ``SyncJobRepository.claim``/``save_claimed``."""
+
+    async def claim(self, job_id: SyncJobId, worker: str, now: datetime, until: datetime) -> SyncJob | None: ...
+
+    async def save_claimed(self, job: SyncJob, worker: str, attempts: int) -> bool: ...
 
 
 class DeadLetterRepository(Protocol):

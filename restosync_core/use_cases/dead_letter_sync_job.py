@@ -11,9 +11,10 @@ from restosync_core.ports.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-async def dead_letter_sync_job(uow: UnitOfWork, job: SyncJob, now: datetime) -> DeadLetter:
-    """Inside the caller's transaction: ``job`` is already in its ``failed`` state."""
-    await uow.sync_jobs.save(job)
+async def dead_letter_sync_job(uow: UnitOfWork, job: SyncJob, now: datetime, *, saved: bool = False) -> DeadLetter:
+    """Inside the caller's transaction: ``job`` is already in its ``failed`` state (and written, if ``saved``)."""
+    if not saved:
+        await uow.sync_jobs.save(job)
     letter = await uow.dead_letters.add(job, now)
     if job.order_id is not None:
         await uow.orders.set_status(job.order_id, OrderStatus.FAILED, now)

@@ -22,8 +22,9 @@ from restosync_core.policies.retry import RetryPolicy
 from restosync_core.ports.agent_client import AgentClient, AgentDirectory
 from restosync_core.ports.breaker import CircuitBreaker
 from restosync_core.ports.clock import Clock
+from restosync_core.ports.orders import SyncJobClaims
 from restosync_core.ports.queue import JobQueue
-from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 from restosync_core.use_cases.dead_letter_sync_job import dead_letter_sync_job
 from restosync_core.use_cases.sweep_sync_jobs import wake_or_leave_to_sweeper
 
@@ -43,11 +44,11 @@ class DeliverOrder:
     breaker: CircuitBreaker
     worker: str
     """This worker's name, written in the claim."""
+    claims: SyncJobClaims
 
     async def __call__(self, job_id: SyncJobId) -> DeliveryOutcome:
         now = self.clock.now()
-        async with self.uow() as uow:
-            job = await uow.sync_jobs.claim(job_id, self.worker, now, self.policy.claim_until(now))
+        job = await self.claims.claim(job_id, self.worker, now, self.policy.claim_until(now))
         if job is None:
             return DeliveryOutcome.NOT_CLAIMED
         if retry.is_exhausted(job, self.policy):
@@ -85,31 +86,26 @@ class DeliverOrder:
 
     async def _finish(self, claimed: SyncJob, transition: Transition) -> DeliveryOutcome:
         now = self.clock.now()
-        async with self.uow() as uow:
-            current = await self._still_ours(uow, claimed)
-            if current is None:
-                return DeliveryOutcome.NOT_CLAIMED
-            current = transition(current, now)
-            if current.status is SyncJobStatus.FAILED:
-                await dead_letter_sync_job(uow, current, now)
-            else:
-                await uow.sync_jobs.save(current)
-        return await self._after_commit(claimed, current)
-
-    async def _still_ours(self, uow: UnitOfWork, claimed: SyncJob) -> SyncJob | None:
-        current = await uow.sync_jobs.get(claimed.id, for_update=True)
-        if (
-            current is None
-            or current.status is not SyncJobStatus.PROCESSING
-            or current.claimed_by != self.worker
-            or current.attempts != claimed.attempts
-        ):
+        after = transition(claimed, now)
+        # One conditional write: only if nobody (a callback, a worker that took over an expired claim)
+        # changed the job since this worker claimed it. A dead letter is written with it, in one
+        # transaction; any other outcome is that single statement.
+        if after.status is SyncJobStatus.FAILED:
+            async with self.uow() as uow:
+                saved = await uow.sync_jobs.save_claimed(after, self.worker, claimed.attempts)
+                if saved:
+                    await dead_letter_sync_job(uow, after, now, saved=True)
+        else:
+            saved = await self.claims.save_claimed(after, self.worker, claimed.attempts)
+        if not saved:
             log.info("sync job %s changed while being delivered; leaving it as it is", claimed.id)
-            return None
-        return current
+            return DeliveryOutcome.NOT_CLAIMED
+        return await self._after_commit(claimed, after)
 
     async def _after_commit(self, claimed: SyncJob, job: SyncJob) -> DeliveryOutcome:
-        if job.next_attempt_at is not None:
+        # A retry is woken at its time. A sent job's callback deadline is left to the sweeper, which
+        # schedules every wake-up due within its interval: one queue write less per delivery.
+        if job.next_attempt_at is not None and job.status is SyncJobStatus.PENDING:
             await wake_or_leave_to_sweeper(self.queue, job.id, job.next_attempt_at)
         if job.status is SyncJobStatus.FAILED:
             return DeliveryOutcome.DEAD_LETTERED

@@ -60,6 +60,18 @@ class FakeSyncJobRepository:
         assert job.id in self.rows
         self.rows[job.id] = job
 
+    async def save_claimed(self, job: SyncJob, worker: str, attempts: int) -> bool:
+        current = self.rows.get(job.id)
+        if (
+            current is None
+            or current.status is not SyncJobStatus.PROCESSING
+            or current.claimed_by != worker
+            or current.attempts != attempts
+        ):
+            return False
+        self.rows[job.id] = job
+        return True
+
     async def claim(self, job_id: SyncJobId, worker: str, now: datetime, until: datetime) -> SyncJob | None:
         job = self.rows.get(job_id)
         if job is None or job.status not in UNFINISHED or job.next_attempt_at is None or job.next_attempt_at > now:
@@ -94,6 +106,19 @@ class FakeSyncJobRepository:
         ]
         jobs.sort(key=lambda j: j.created_at, reverse=True)
         return _page(jobs, page)
+
+
+class FakeSyncJobClaims:
+    """The single-statement claim and outcome writes, straight on the fake tables."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    async def claim(self, job_id: SyncJobId, worker: str, now: datetime, until: datetime) -> SyncJob | None:
+        return await FakeSyncJobRepository(self.db).claim(job_id, worker, now, until)
+
+    async def save_claimed(self, job: SyncJob, worker: str, attempts: int) -> bool:
+        return await FakeSyncJobRepository(self.db).save_claimed(job, worker, attempts)
 
 
 class FakeDeadLetterRepository:

@@ -49,21 +49,23 @@ def test_calls_older_than_the_window_no_longer_count() -> None:
 
 
 @given(st.lists(st.booleans(), min_size=1, max_size=40))
-def test_a_closed_breaker_opens_exactly_when_the_window_crosses_the_threshold(outcomes: list[bool]) -> None:
+def test_a_closed_breaker_opens_exactly_at_the_first_failure_that_crosses_the_threshold(outcomes: list[bool]) -> None:
     record = BreakerRecord()
     clock = FakeClock()
+    seen: list[bool] = []
     for ok in outcomes:
-        before = record
         record = record_call(record, clock.now(), ok, POLICY)  # all in one instant: one window
-        if before.state is BreakerState.CLOSED and record.state is BreakerState.OPEN:
-            total = before.successes + before.failures + 1
-            failures = before.failures + (not ok)
-            assert total >= POLICY.volume_threshold and failures * 2 >= total
-        if record.state is BreakerState.OPEN:
+        seen.append(ok)
+        total, failures = len(seen), seen.count(False)
+        crossed = not ok and total >= POLICY.volume_threshold and failures * 2 >= total
+        assert (record.state is BreakerState.OPEN) == crossed
+        if crossed:
             break
-    else:
-        total, failures = len(outcomes), outcomes.count(False)
-        assert not (total >= 5 and failures * 2 >= total)
+
+
+def test_a_good_call_never_opens_the_breaker() -> None:
+    assert _feed([False, False, False, True, True]).state is BreakerState.CLOSED
+    assert _feed([False, False, False, True, True, False]).state is BreakerState.OPEN
 
 
 def test_an_open_breaker_refuses_until_its_reset_timeout_then_lets_one_probe_through() -> None:

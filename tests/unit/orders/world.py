@@ -21,7 +21,13 @@ from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
 from restosync_core.use_cases.view_dead_letters import ViewDeadLetters
 from restosync_core.use_cases.view_sync_jobs import ViewSyncJobs
 from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
-from tests.fakes.orders import FakeAgentClient, FakeAgentDirectory, FakeCircuitBreaker, FakeJobQueue
+from tests.fakes.orders import (
+    FakeAgentClient,
+    FakeAgentDirectory,
+    FakeCircuitBreaker,
+    FakeJobQueue,
+    FakeSyncJobClaims,
+)
 
 VENDOR = VendorId("acme")
 AGENT_URL = "http://agent.acme.test"
@@ -63,7 +69,8 @@ class World:
 
     def deliverer(self, worker: str = "w1") -> DeliverOrder:
         return DeliverOrder(
-            self.uow, self.queue, self.clock, self.policy, self.directory, self.agent, self.breaker, worker
+            self.uow, self.queue, self.clock, self.policy, self.directory, self.agent, self.breaker, worker,
+            FakeSyncJobClaims(self.db),
         )
 
     def deliver(self, job_id: SyncJobId, worker: str = "w1") -> DeliveryOutcome:

@@ -1,0 +1,97 @@
+"""The Redis-shared breaker: two instances (as two processes would) see one state; one probe; one alert."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from restosync_adapters.breaker import RedisCircuitBreaker
+from restosync_adapters.redis.clients import make_async_redis
+from restosync_adapters.settings import Settings
+from restosync_core.errors import AgentUnavailable, CircuitOpen
+from restosync_core.model.delivery import BreakerKey, BreakerState
+from restosync_core.model.ids import VendorId
+from restosync_core.policies.breaker import BreakerPolicy
+from restosync_core.ports.alerts import Alert
+from tests.fakes import FakeClock
+
+KEY = BreakerKey(VendorId("vendor-1"), "orders")
+
+
+class Alerts:
+    def __init__(self) -> None:
+        self.sent: list[Alert] = []
+
+    async def send(self, alert: Alert) -> None:
+        self.sent.append(alert)
+
+
+async def _ok() -> str:
+    return "ok"
+
+
+async def _down() -> None:
+    raise AgentUnavailable("connection refused")
+
+
+async def _scenario(settings: Settings) -> dict[str, Any]:
+    clock, alerts = FakeClock(), Alerts()
+    one_redis, two_redis = make_async_redis(settings.redis_url), make_async_redis(settings.redis_url)
+    one = RedisCircuitBreaker(one_redis, settings.redis_prefix, BreakerPolicy(), clock, alerts=alerts)
+    two = RedisCircuitBreaker(two_redis, settings.redis_prefix, BreakerPolicy(), clock, alerts=alerts)
+    seen: dict[str, Any] = {}
+    try:
+        for breaker in (one, two, one):
+            await breaker.call(KEY, _ok)
+        for breaker in (two, one):
+            with pytest.raises(AgentUnavailable):
+                await breaker.call(KEY, _down)
+        seen["after 3 good 2 bad"] = (await two.status())[0].state
+        with pytest.raises(AgentUnavailable):
+            await two.call(KEY, _down)  # 3 of 6 failed: >= 50 % of >= 5 calls
+        seen["after the 3rd failure"] = (await one.status())[0].state
+        with pytest.raises(CircuitOpen) as refused:
+            await one.call(KEY, _ok)
+        seen["retry_at"] = refused.value.retry_at - clock.now()
+        clock.advance(seconds=60)
+        probe_started, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_probe() -> str:
+            probe_started.set()
+            await release.wait()
+            return "probe ok"
+
+        probe = asyncio.create_task(one.call(KEY, slow_probe))
+        await probe_started.wait()
+        with pytest.raises(CircuitOpen):
+            await two.call(KEY, _ok)  # only one probe at a time, across processes
+        release.set()
+        seen["probe"] = await probe
+        seen["after the probe"] = (await two.status())[0].state
+        seen["alerts"] = [a.type.value for a in alerts.sent]
+        for _ in range(5):
+            with pytest.raises(AgentUnavailable):
+                await one.call(KEY, _down)
+        seen["reopened"] = (await two.status())[0].state
+        seen["reset"] = (await two.reset(KEY)).state
+        seen["after reset"] = await one.call(KEY, _ok)
+    finally:
+        await one_redis.aclose()
+        await two_redis.aclose()
+    return seen
+
+
+def test_the_breaker_state_is_shared_opens_on_the_spec_rule_and_lets_one_probe_through(
+    order_settings: Settings,
+) -> None:
+    seen = asyncio.run(_scenario(order_settings))
+    assert seen["after 3 good 2 bad"] is BreakerState.CLOSED
+    assert seen["after the 3rd failure"] is BreakerState.OPEN
+    assert seen["retry_at"] == timedelta(seconds=60)
+    assert seen["probe"] == "probe ok" and seen["after the probe"] is BreakerState.CLOSED
+    assert seen["alerts"] == ["circuit_breaker_open"], "one alert per opening, whichever process saw it"
+    assert seen["reopened"] is BreakerState.OPEN
+    assert seen["reset"] is BreakerState.CLOSED and seen["after reset"] == "ok"
