@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from restosync_core.model.delivery import RequestContext
@@ -17,9 +17,11 @@ from restosync_http.dto.orders import DeadLetterResponse
 from restosync_http.guards import api_key_guard, services_of
 from restosync_http.rate_limit import ADMIN, rate_limits
 
-PageParam = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
-LimitParam = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
+PageParam = Annotated[int, QueryParameter(ge=1, description="Page number, from 1.")]
+LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
 
+
+LetterIdPath = Annotated[UUID, PathParameter(description="The dead letter's id.")]
 
 def request_context(request: Request[Any, Any, Any]) -> RequestContext:
     """Who asked, for the audit log."""
@@ -48,7 +50,7 @@ class DeadLetterController(Controller):
         request: Request[Any, Any, Any],
         page: PageParam = 1,
         limit: LimitParam = 50,
-        vendor_id: Annotated[str | None, Parameter(query="vendorId")] = None,
+        vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
     ) -> Paginated[DeadLetterResponse]:
         result = await services_of(request).orders.dead_letters.unresolved(
             PageRequest(page, limit), VendorId(vendor_id) if vendor_id else None
@@ -64,7 +66,7 @@ class DeadLetterController(Controller):
         summary="One dead letter with its original payload and last error",
         description="404 when there is no such entry.",
     )
-    async def get_letter(self, request: Request[Any, Any, Any], letter_id: UUID) -> DeadLetterResponse:
+    async def get_letter(self, request: Request[Any, Any, Any], letter_id: LetterIdPath) -> DeadLetterResponse:
         letter = await services_of(request).orders.dead_letters.one(DeadLetterId(letter_id))
         return DeadLetterResponse.of(letter, with_payload=True)
 
@@ -78,7 +80,7 @@ class DeadLetterController(Controller):
         ),
         status_code=HTTP_200_OK,
     )
-    async def retry(self, request: Request[Any, Any, Any], letter_id: UUID) -> DeadLetterResponse:
+    async def retry(self, request: Request[Any, Any, Any], letter_id: LetterIdPath) -> DeadLetterResponse:
         letter = await services_of(request).orders.retry_dead_letter(DeadLetterId(letter_id), request_context(request))
         return DeadLetterResponse.of(letter)
 
@@ -89,7 +91,7 @@ class DeadLetterController(Controller):
         description="Resolving a resolved entry changes nothing. Audited.",
         status_code=HTTP_200_OK,
     )
-    async def resolve(self, request: Request[Any, Any, Any], letter_id: UUID) -> DeadLetterResponse:
+    async def resolve(self, request: Request[Any, Any, Any], letter_id: LetterIdPath) -> DeadLetterResponse:
         letter = await services_of(request).orders.resolve_dead_letter(
             DeadLetterId(letter_id), request_context(request)
         )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from restosync_core.model.ids import OrderId
@@ -14,6 +14,7 @@ from restosync_http.dto.orders import OrderResponse, PlaceOrderRequest
 from restosync_http.guards import api_key_guard, services_of
 from restosync_http.rate_limit import ADMIN, rate_limits
 
+OrderIdPath = Annotated[UUID, PathParameter(description="The order's id.")]
 
 class OrdersController(Controller):
     path = "/api/orders"
@@ -43,5 +44,5 @@ class OrdersController(Controller):
         summary="One order, with its status and ERP reference",
         description="`erpReference` is set once the vendor's agent confirmed the order.",
     )
-    async def get_order(self, request: Request[Any, Any, Any], order_id: UUID) -> OrderResponse:
+    async def get_order(self, request: Request[Any, Any, Any], order_id: OrderIdPath) -> OrderResponse:
         return OrderResponse.of(await services_of(request).orders.view_orders.one(OrderId(order_id)))

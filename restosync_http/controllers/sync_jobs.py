@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from restosync_core.model.delivery import SyncJobFilter
 from restosync_core.model.ids import SyncJobId, VendorId
@@ -17,9 +17,11 @@ from restosync_http.dto.orders import SyncJobResponse, SyncStatusResponse
 from restosync_http.guards import api_key_guard, services_of
 from restosync_http.rate_limit import ADMIN, rate_limits
 
-PageParam = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
-LimitParam = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
+PageParam = Annotated[int, QueryParameter(ge=1, description="Page number, from 1.")]
+LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
 
+
+JobIdPath = Annotated[UUID, PathParameter(description="The sync job's id (the Idempotency-Key).")]
 
 class SyncJobsController(Controller):
     path = "/api/admin"
@@ -39,8 +41,8 @@ class SyncJobsController(Controller):
         request: Request[Any, Any, Any],
         page: PageParam = 1,
         limit: LimitParam = 50,
-        vendor_id: Annotated[str | None, Parameter(query="vendorId")] = None,
-        status: SyncJobStatus | None = None,
+        vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
+        status: Annotated[SyncJobStatus | None, QueryParameter(description="Only jobs in this status.")] = None,
     ) -> Paginated[SyncJobResponse]:
         result = await services_of(request).orders.sync_jobs.page(
             SyncJobFilter(VendorId(vendor_id) if vendor_id else None, status), PageRequest(page, limit)
@@ -56,7 +58,7 @@ class SyncJobsController(Controller):
         summary="One sync job, with its payload",
         description="404 when there is no such job.",
     )
-    async def get_job(self, request: Request[Any, Any, Any], job_id: UUID) -> SyncJobResponse:
+    async def get_job(self, request: Request[Any, Any, Any], job_id: JobIdPath) -> SyncJobResponse:
         job = await services_of(request).orders.sync_jobs.one(SyncJobId(job_id))
         return SyncJobResponse.of(job, with_payload=True)
 
@@ -66,5 +68,5 @@ class SyncJobsController(Controller):
         summary="Full delivery status of a job: the job, its order and its dead letters",
         description="404 when there is no such job.",
     )
-    async def sync_status(self, request: Request[Any, Any, Any], job_id: UUID) -> SyncStatusResponse:
+    async def sync_status(self, request: Request[Any, Any, Any], job_id: JobIdPath) -> SyncStatusResponse:
         return SyncStatusResponse.of(await services_of(request).orders.sync_jobs.detail(SyncJobId(job_id)))
