@@ -40,12 +40,18 @@ async def read_while_hashing(plan: IngestPlan[K, W], read: Awaitable[T]) -> T:
     if len(plan.order) < OVERLAP_MIN_ROWS:
         return await read
     pending = asyncio.ensure_future(read)
-    await asyncio.sleep(0)  # let the query be sent
-    for _ in plan.hash_ahead(HASH_STEP):
-        if pending.done():
-            break
-        await asyncio.sleep(0)  # let the event loop see the answer
-    return await pending
+    try:
+        await asyncio.sleep(0)  # let the query be sent
+        for _ in plan.hash_ahead(HASH_STEP):
+            if pending.done():
+                break
+            await asyncio.sleep(0)  # let the event loop see the answer
+        return await pending
+    except BaseException:
+        # Never leave the read running on the transaction's connection (a cancelled request).
+        pending.cancel()
+        await asyncio.wait([pending])
+        raise
 
 
 async def write_plan(
