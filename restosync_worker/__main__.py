@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
@@ -21,7 +22,7 @@ from restosync_adapters.logging import configure_logging
 from restosync_adapters.queues import LOGICAL_QUEUES, rq_queue_name
 from restosync_adapters.redis.clients import make_sync_redis
 from restosync_adapters.rq_queue import JsonJob
-from restosync_adapters.settings import Settings
+from restosync_adapters.settings import Settings, SettingsError
 from restosync_worker.worker import ForkingRestosyncWorker, JsonQueue, RestosyncWorker
 
 log = logging.getLogger("restosync_worker")
@@ -45,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         help="RQ's forking worker instead (a process per job; for comparison only: see docs/orders.md)",
     )
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     try:
         woken = asyncio.run(sweep_once(settings))

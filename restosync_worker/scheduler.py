@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 from typing import Any
 
 from redis import Redis
@@ -21,7 +22,7 @@ from restosync_adapters.logging import configure_logging
 from restosync_adapters.queues import rq_queue_name
 from restosync_adapters.redis.clients import make_sync_redis
 from restosync_adapters.rq_queue import JsonJob
-from restosync_adapters.settings import Settings
+from restosync_adapters.settings import Settings, SettingsError
 from restosync_worker.cron import CRON_ENTRIES
 from restosync_worker.worker import JsonQueue
 
@@ -71,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="restosync scheduler", description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=POLL_SECONDS, help="seconds between polls")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
 
     def stop_before_running(signum: int, frame: object) -> None:
