@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from restosync_core.model.ids import OrderId
 from restosync_http.dto.orders import OrderResponse, PlaceOrderRequest
 from restosync_http.guards import api_key_guard, services_of
-from restosync_http.rate_limit import ADMIN, rate_limits
+from restosync_http.rate_limit import ADMIN, NO_GLOBAL_LIMIT, rate_limits
 
 OrderIdPath = Annotated[UUID, PathParameter(description="The order's id.")]
 
@@ -30,9 +30,12 @@ class OrdersController(Controller):
         description=(
             "Writes the order, its lines and its sync job (pending) in one transaction, then wakes a worker. "
             "Answers the order with `syncJobId`; follow it at `GET /api/admin/sync-status/{jobId}`. "
-            "Decimals are JSON strings. 409 when the vendor already has that order number."
+            "Decimals are JSON strings. 409 when the vendor already has that order number. "
+            "This is the marketplace backend's order flow, not an admin action: neither the admin limit "
+            "(30/min) nor the per-IP global limit applies."
         ),
         status_code=HTTP_201_CREATED,
+        opt={**rate_limits(), **NO_GLOBAL_LIMIT},
     )
     async def place(self, request: Request[Any, Any, Any], data: JSONBody[PlaceOrderRequest]) -> OrderResponse:
         placed = await services_of(request).orders.place(data.to_core())

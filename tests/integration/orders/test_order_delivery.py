@@ -175,3 +175,18 @@ def test_resolving_a_dead_letter_is_audited_and_takes_it_off_the_list(
     assert [r["action"] for r in _audit_rows(worker)] == ["dlq.resolve"]
     reset = api.post("/api/admin/circuit-breaker/reset", json={"vendorId": "vendor-1"}, headers=admin(api))
     assert reset.status_code == 200 and reset.json()["state"] == "closed"
+
+
+def test_placing_orders_is_not_held_to_the_admin_rate_limit_but_admin_reads_are(
+    clean_db: str, redis_ns: str
+) -> None:
+    from restosync_adapters.bootstrap import bootstrap
+    from restosync_http.app import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(clean_db, redis_ns, RATE_LIMIT_ADMIN_PER_MIN="3", RATE_LIMIT_GLOBAL_PER_MIN="1000")
+    with TestClient(create_app(bootstrap(settings))) as api:
+        placed = [_place(api, "vendor-1", f"R-{i}") for i in range(5)]
+        codes = [api.get(f"/api/orders/{placed[0]['id']}", headers=admin(api)).status_code for _ in range(4)]
+    assert len(placed) == 5
+    assert codes == [200, 200, 200, 429]
