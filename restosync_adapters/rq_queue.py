@@ -28,8 +28,9 @@ from restosync_core.model.ids import SyncJobId
 
 DELIVER_ORDER_FUNC = "restosync_worker.jobs.deliver_order"
 """The job function, by name: adapters never import the worker shell."""
-FAILURE_TTL_SECONDS = 7 * 24 * 3600
-"""A wake-up that crashed stays visible a week; the job itself is safe in PostgreSQL either way."""
+FAILURE_TTL_SECONDS = 3600
+"""A wake-up that crashed (a bug: outages end it normally) stays in RQ's failed registry an hour.
+Its id, and so that same wake-up, is taken until then; the job itself is safe in PostgreSQL."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from restosync_adapters.logging import bind_context, clear_context
+from restosync_core.errors import TransientError
 from restosync_core.model.ids import SyncJobId
 from restosync_worker import runtime
 from restosync_worker.cron import run_task
 
+log = logging.getLogger(__name__)
+
 
 def deliver_order(sync_job_id: str) -> str:
-    """Wake-up for one sync job: claim it in the database, call the agent, record the outcome."""
+    """Wake-up for one sync job: claim it in the database, call the agent, record the outcome.
+
+    PostgreSQL or Redis being down is not this wake-up's failure: it ends normally (so RQ forgets
+    its id) and the sweeper wakes the job again once they are back.
+    """
     clear_context()
     bind_context(sync_job_id=sync_job_id)
     services = runtime.current().services
-    outcome = runtime.current().run(services.orders.deliver(SyncJobId(uuid.UUID(sync_job_id))))
+    try:
+        outcome = runtime.current().run(services.orders.deliver(SyncJobId(uuid.UUID(sync_job_id))))
+    except TransientError as exc:
+        log.warning("sync job %s not delivered now (%s); the sweeper will wake it again", sync_job_id, exc)
+        return "transient_error"
     return outcome.value
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from restosync_adapters.settings import Settings
+from restosync_core.errors import DependencyUnavailable
 from tests.fake_agent import FakeAgent
 from tests.integration.agent_helpers import register_agent
 from tests.integration.orders.conftest import Worker, admin, flush_rq, order_body
@@ -190,3 +191,31 @@ def test_placing_orders_is_not_held_to_the_admin_rate_limit_but_admin_reads_are(
         codes = [api.get(f"/api/orders/{placed[0]['id']}", headers=admin(api)).status_code for _ in range(4)]
     assert len(placed) == 5
     assert codes == [200, 200, 200, 429]
+
+
+def test_a_wake_up_that_meets_a_database_outage_is_woken_again_by_the_sweeper(
+    api: Client, agent: FakeAgent, worker: Worker
+) -> None:
+    register_agent(api, "vendor-1", agent.url)
+    deliver = worker.services.orders.deliver
+    real_claims = deliver.claims
+
+    class DownOnce:
+        calls = 0
+
+        async def claim(self, *args: Any) -> Any:
+            self.calls += 1
+            if self.calls == 1:
+                raise DependencyUnavailable("the database is unavailable")
+            return await real_claims.claim(*args)
+
+        async def save_claimed(self, *args: Any) -> bool:
+            return await real_claims.save_claimed(*args)
+
+    object.__setattr__(deliver, "claims", DownOnce())
+    job_id = _place(api, "vendor-1")["syncJobId"]
+    worker.burst()
+    assert agent.orders_received() == [] and _job(api, job_id)["job"]["status"] == "pending"
+    assert worker.sweep() == 1, "the failed wake-up did not keep its id"
+    worker.until(lambda: agent.orders_received(), 20, "the delivery after the outage")
+    assert _job(api, job_id)["job"]["status"] == "sent"
