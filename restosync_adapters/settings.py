@@ -190,6 +190,10 @@ class Settings:
                 problems.append(f"{name}={url!r} is invalid: expected an http(s) URL")
         if self.slack_webhook_url and urlsplit(self.slack_webhook_url).scheme != "https":
             problems.append("SLACK_WEBHOOK_URL must be an https:// URL")
+        if self.order_claim_seconds <= self.agent_timeout_seconds:
+            problems.append(
+                "ORDER_CLAIM_SECONDS must exceed AGENT_TIMEOUT_SECONDS (a claim must outlive the call it covers)"
+            )
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"LOG_LEVEL={self.log_level!r} is invalid: expected DEBUG, INFO, WARNING or ERROR")
         if self.is_production:

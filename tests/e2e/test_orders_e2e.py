@@ -161,7 +161,8 @@ def test_a_worker_killed_mid_call_leaves_the_job_to_another_worker_with_the_same
     api.register("vendor-1", agent)
     agent.hang()
     agent.callbacks_paused = True  # the call the killed worker made gets no callback
-    first = _spawn(["-m", "restosync_worker", "--concurrency", "1"], _env(settings, AGENT_TIMEOUT_SECONDS="20"))
+    slow = _env(settings, AGENT_TIMEOUT_SECONDS="3", ORDER_CLAIM_SECONDS="4")  # killed long before its timeout
+    first = _spawn(["-m", "restosync_worker", "--concurrency", "1"], slow)
     job_id = api.place("vendor-1", "K-1")["syncJobId"]
     try:
         wait_until(lambda: len(agent.orders_received()) == 1, 30, "the first worker to call the agent")
