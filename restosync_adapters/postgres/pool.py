@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import time
+import weakref
+from typing import Any
+
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+CHECK_IF_IDLE_SECONDS = 2.0
+"""A connection back in the pool for longer than this is checked before it is lent again."""
 
-async def _configure(conn: AsyncConnection) -> None:
+_returned_at: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+
+async def _configure(conn: AsyncConnection[Any]) -> None:
     await conn.set_autocommit(True)
+
+
+async def _note_return(conn: AsyncConnection[Any]) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def _check_if_idle(conn: AsyncConnection[Any]) -> None:
+    """Check a connection that sat idle (PostgreSQL may have restarted meanwhile).
+
+    A connection returned moments ago worked moments ago: checking it would add a
+    round trip to every transaction under load. One that sat idle is checked, so a
+    PostgreSQL restart costs no failed request once traffic resumes.
+    """
+    returned = _returned_at.get(conn)
+    if returned is None or time.monotonic() - returned > CHECK_IF_IDLE_SECONDS:
+        await AsyncConnectionPool.check_connection(conn)
 
 
 def make_pool(url: str, *, max_size: int, min_size: int = 1, name: str = "restosync") -> AsyncConnectionPool:
@@ -21,6 +46,7 @@ def make_pool(url: str, *, max_size: int, min_size: int = 1, name: str = "restos
         name=name,
         kwargs={"row_factory": dict_row, "prepare_threshold": 5},
         configure=_configure,
-        check=AsyncConnectionPool.check_connection,
+        reset=_note_return,
+        check=_check_if_idle,
         timeout=10.0,
     )
