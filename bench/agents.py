@@ -151,7 +151,7 @@ def _database_url(name: str) -> str:
 def _server_env(db_url: str, prefix: str, mode: str) -> dict[str, str]:
     return {
         **os.environ,
-        "ENV": "test",
+        "ENV": "production",
         "DATABASE_URL": db_url,
         "REDIS_URL": REDIS_URL,
         "REDIS_PREFIX": prefix,

@@ -141,7 +141,7 @@ class Api:
 def _start_api(db_url: str, prefix: str, workdir: Path) -> Api:
     port = _free_port()
     env = {
-        **os.environ, "ENV": "test", "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix,
+        **os.environ, "ENV": "production", "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix,
         "RATE_LIMITS_ENABLED": "false", "AGENT_SECRET": AGENT_SECRET,
         "API_SECRET": "bench-api-secret-0123456789-0123456789", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
     }

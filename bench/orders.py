@@ -93,7 +93,7 @@ class Bench:
         self.db_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{self.dbname}"
         migrate(self.db_url)
         self.env = {
-            "ENV": "test", "DATABASE_URL": self.db_url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": self.prefix,
+            "ENV": "production", "DATABASE_URL": self.db_url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": self.prefix,
             "AGENT_SECRET": "bench-agent-secret-0123456789", "API_SECRET": "bench-api-secret-0123456789-0123456789",
             "LOG_LEVEL": "WARNING", "DB_POOL_SIZE": "4", "RATE_LIMITS_ENABLED": "false",
             "ORDER_CALLBACK_TIMEOUT_SECONDS": "3600",
