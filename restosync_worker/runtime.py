@@ -34,7 +34,8 @@ class Runtime:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.runner = asyncio.Runner()
-        self.runner.get_loop().set_default_executor(
+        self.loop = self.runner.get_loop()
+        self.loop.set_default_executor(
             ThreadPoolExecutor(max_workers=4, initializer=_main_thread_takes_stop_signals)
         )
         self.runner.run(services.start())
@@ -42,7 +43,15 @@ class Runtime:
             self.runner.run(services.pool.wait(timeout=10.0))
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self.runner.run(coro)
+        """Run one job's coroutine on this process's loop.
+
+        Straight on the loop rather than ``Runner.run``: that one looks up the SIGINT
+        handler on every call (RQ owns SIGINT here) and runs every job in one context
+        copied when the runner was made, so ids a job binds for its log lines
+        (``bind_context``) would not reach the lines its coroutine logs. Here the
+        job's task copies the job's context.
+        """
+        return self.loop.run_until_complete(coro)
 
     def close(self) -> None:
         try:

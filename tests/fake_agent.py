@@ -152,16 +152,32 @@ class FakeAgent:
         )
 
     # ------------------------------------------------------------------ behaviour
-    async def _handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _receive(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> bool:
+        """Record the request; whether to call back for it is decided on arrival."""
         with self._lock:
             self.requests.append(Received(path, headers, body))
-        call_back = self._callback is not None and not self.callbacks_paused  # decided on arrival
+        return self._callback is not None and not self.callbacks_paused
+
+    def _answers_at_once(self) -> bool:
+        return self.mode != "hang" and not self.answer_delay
+
+    def _handle_now(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Accept or fail without waiting: answered in the read callback, no task per request."""
+        return self._answer(path, headers, body, self._receive(path, headers, body))
+
+    async def _handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        call_back = self._receive(path, headers, body)
         if self.mode == "hang":
             deadline = time.monotonic() + 120
             while not self._release.is_set() and time.monotonic() < deadline:  # noqa: ASYNC110 (a thread sets it)
                 await asyncio.sleep(0.01)
         if self.answer_delay:
             await asyncio.sleep(self.answer_delay)
+        return self._answer(path, headers, body, call_back)
+
+    def _answer(
+        self, path: str, headers: dict[str, str], body: dict[str, Any], call_back: bool
+    ) -> tuple[int, dict[str, Any]]:
         if self.mode == "fail":
             return self.status, {"error": "the fake agent was told to fail"}
         key = headers.get("idempotency-key") or body.get("jobId", "")
@@ -184,7 +200,8 @@ class FakeAgent:
 
 class _AgentProtocol(asyncio.Protocol):
     """A small HTTP/1.1 server (keep-alive, Content-Length bodies): far lighter than http.server,
-    so the bench measures restosync rather than its fake agent."""
+    so the bench measures restosync rather than its fake agent. An agent that accepts or fails
+    answers in the read callback itself; one that hangs or is slowed answers from a task."""
 
     def __init__(self, agent: FakeAgent) -> None:
         self.agent = agent
@@ -223,10 +240,15 @@ class _AgentProtocol(asyncio.Protocol):
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {}
-            asyncio.get_running_loop().create_task(self._answer(path, headers, body))
+            if self.agent._answers_at_once():
+                self._write(*self.agent._handle_now(path, headers, body))
+            else:
+                asyncio.get_running_loop().create_task(self._answer_later(path, headers, body))
 
-    async def _answer(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
-        status, answer = await self.agent._handle(path, headers, body)
+    async def _answer_later(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
+        self._write(*await self.agent._handle(path, headers, body))
+
+    def _write(self, status: int, answer: dict[str, Any]) -> None:
         data = json.dumps(answer).encode()
         reason = {200: "OK", 202: "Accepted"}.get(status, "Error")
         if self.transport is not None and not self.transport.is_closing():

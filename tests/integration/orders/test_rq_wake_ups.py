@@ -1,0 +1,36 @@
+"""The RQ wake-ups: one per (sync job, due time), and a finished one never blocks the same wake-up again."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from rq.job import JobStatus
+
+from restosync_adapters.rq_queue import RESULT_TTL_SECONDS, JsonJob, RqJobQueue, wake_id
+from restosync_core.model.ids import SyncJobId
+from tests.conftest import REDIS_URL
+
+
+def test_a_wake_up_is_queued_once_blocks_itself_while_running_and_not_once_finished(redis_ns: str) -> None:
+    queue = RqJobQueue(REDIS_URL, redis_ns, job_timeout_seconds=30)
+    job_id = SyncJobId(uuid.uuid4())
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    rq_id = wake_id(redis_ns, job_id, due)
+    try:
+        assert queue.wake_delivery_now(job_id, due) is True
+        assert JsonJob.fetch(rq_id, connection=queue.connection).result_ttl == RESULT_TTL_SECONDS
+        assert queue.wake_delivery_now(job_id, due) is False, "the same wake-up is already queued"
+
+        queue.queue.remove(rq_id)  # a worker took it ...
+        job = JsonJob.fetch(rq_id, connection=queue.connection)
+        job.set_status(JobStatus.STARTED)
+        assert queue.wake_delivery_now(job_id, due) is False, "... and while it runs, it is not queued again"
+
+        job.set_status(JobStatus.FINISHED)  # it ended; RQ keeps it RESULT_TTL_SECONDS
+        assert queue.wake_delivery_now(job_id, due) is True, "a finished wake-up does not block the same one"
+        assert JsonJob.fetch(rq_id, connection=queue.connection).get_status() == JobStatus.QUEUED
+        assert queue.queue.job_ids == [rq_id]
+        assert queue.wake_delivery_now(job_id, due) is False
+    finally:
+        queue.close()
