@@ -39,8 +39,11 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
             return
         try:
             self._writer.write(buffer)
+            transport = self._writer.transport
+            if transport.get_write_buffer_size() == 0 and not transport.is_closing():
+                return  # all handed to the kernel: nothing to wait for
             async with asyncio.timeout(timeout):
-                await self._writer.drain()
+                await self._writer.drain()  # raises if the connection was lost
         except TimeoutError as exc:
             raise httpcore.WriteTimeout(str(exc)) from exc
         except OSError as exc:
