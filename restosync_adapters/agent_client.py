@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import ssl
 from typing import Any
@@ -69,7 +70,12 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # asked of an idle keep-alive connection: has the agent closed it?
-            return self._reader.at_eof() or self._reader.exception() is not None
+            if self._reader.at_eof() or self._reader.exception() is not None:
+                return True
+            # The loop may not have run since the agent closed it (workers idle between jobs):
+            # ask the socket itself, as httpcore does on anyio.
+            sock = self._writer.get_extra_info("socket")
+            return sock is not None and bool(select.select([sock.fileno()], [], [], 0)[0])
         names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
         return self._writer.get_extra_info(names[info]) if info in names else None
 
