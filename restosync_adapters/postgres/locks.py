@@ -10,17 +10,13 @@ from psycopg_pool import AsyncConnectionPool
 
 @asynccontextmanager
 async def try_advisory_lock(pool: AsyncConnectionPool, key: int) -> AsyncIterator[bool]:
-    """Yield True while holding the session lock ``key``, False (at once) if someone else holds it.
+    """Yield True while holding the lock ``key``, False (at once) if someone else holds it.
 
-    The lock lives on one pooled connection for the block; a process that dies
-    loses its connection and so its lock.
+    A transaction-level lock on one pooled connection, held for the block: it ends
+    with the transaction however the block ends (error, cancellation, a process that
+    dies), so a lock can never stay behind on a connection that goes back to the pool.
     """
-    async with pool.connection() as conn:
-        cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS acquired", (key,))
+    async with pool.connection() as conn, conn.transaction():
+        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS acquired", (key,))
         row = await cur.fetchone()
-        acquired = bool(row and row["acquired"])
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        yield bool(row and row["acquired"])
