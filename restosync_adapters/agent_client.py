@@ -74,8 +74,13 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
                 return True
             # The loop may not have run since the agent closed it (workers idle between jobs):
             # ask the socket itself, as httpcore does on anyio.
+            # poll, not select: select fails for descriptors above FD_SETSIZE (1024).
             sock = self._writer.get_extra_info("socket")
-            return sock is not None and bool(select.select([sock.fileno()], [], [], 0)[0])
+            if sock is None:
+                return False
+            poller = select.poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            return bool(poller.poll(0))
         names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
         return self._writer.get_extra_info(names[info]) if info in names else None
 
