@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from restosync_core.model.catalog import Item
@@ -14,12 +14,7 @@ from restosync_core.ports.catalog import ItemCodes, ItemWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.mappings import CodeKey, MappingResolver
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import (
-    DEFAULT_CHUNK_SIZE,
-    decide_unread,
-    read_while_hashing,
-    write_plan,
-)
+from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ingest_keyed
 
 CodeCombo = tuple[str, str, str | None, str | None]
 
@@ -62,20 +57,8 @@ class IngestItems:
 
         async with self.uow() as uow:
             plan = IngestPlan(keys, updated_at, lambda i: item_hash(items[i]), prepare)
-            stored = (
-                None if decide_unread(plan, expect_changes=expect_changes, chunk_size=self.chunk_size)
-                else await read_while_hashing(plan, uow.items.stored_versions(vendor_id, plan.distinct_keys()))
-            )
-            synced_at = self.clock.now()
-
-            async def upsert(chunks: Iterable[Sequence[ItemWrite]]) -> set[str]:
-                return await uow.items.upsert(vendor_id, chunks, synced_at)
-
-            reasons = await write_plan(
-                plan,
-                stored,
-                upsert=upsert,
-                reread=lambda skus: uow.items.stored_versions(vendor_id, skus),
-                chunk_size=self.chunk_size,
+            reasons = await ingest_keyed(
+                uow.items, vendor_id, plan,
+                synced_at=self.clock.now(), expect_changes=expect_changes, chunk_size=self.chunk_size,
             )
         return IngestReport(reasons)

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TypeVar
+from datetime import datetime
+from typing import Protocol, TypeVar
 
+from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import RowReason, StoredVersion
 from restosync_core.policies.ingest import IngestPlan
 
@@ -96,3 +98,41 @@ def decide_unread(plan: IngestPlan[K, W], *, expect_changes: bool, chunk_size: i
     row gets the same reason.
     """
     return expect_changes and plan.candidates() <= chunk_size
+
+
+WC = TypeVar("WC", contravariant=True)
+
+
+class KeyedRepository(Protocol[WC]):
+    """What items and warehouses (rows keyed by one code) have in common."""
+
+    async def stored_versions(self, vendor_id: VendorId, keys: Sequence[str], /) -> dict[str, StoredVersion]: ...
+
+    async def upsert(
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[WC]], synced_at: datetime, /
+    ) -> set[str]: ...
+
+
+async def ingest_keyed(
+    repository: KeyedRepository[W],
+    vendor_id: VendorId,
+    plan: IngestPlan[str, W],
+    *,
+    synced_at: datetime,
+    expect_changes: bool,
+    chunk_size: int,
+) -> list[RowReason | None]:
+    """Read what is stored (unless ``decide_unread`` says not to), then write ``plan``, in the caller's unit of work."""
+    stored = (
+        None if decide_unread(plan, expect_changes=expect_changes, chunk_size=chunk_size)
+        else await read_while_hashing(plan, repository.stored_versions(vendor_id, plan.distinct_keys()))
+    )
+
+    async def upsert(chunks: Iterable[Sequence[W]]) -> set[str]:
+        return await repository.upsert(vendor_id, chunks, synced_at)
+
+    async def reread(keys: Sequence[str]) -> dict[str, StoredVersion]:
+        return await repository.stored_versions(vendor_id, keys)
+
+    return await write_plan(plan, stored, upsert=upsert, reread=reread, chunk_size=chunk_size)
+

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from restosync_core.model.catalog import Warehouse
@@ -13,12 +13,7 @@ from restosync_core.policies.ingest import IngestPlan
 from restosync_core.ports.catalog import WarehouseWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import (
-    DEFAULT_CHUNK_SIZE,
-    decide_unread,
-    read_while_hashing,
-    write_plan,
-)
+from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ingest_keyed
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,20 +39,8 @@ class IngestWarehouses:
 
         async with self.uow() as uow:
             plan = IngestPlan(keys, updated_at, lambda i: warehouse_hash(warehouses[i]), prepare)
-            stored = (
-                None if decide_unread(plan, expect_changes=expect_changes, chunk_size=self.chunk_size)
-                else await read_while_hashing(plan, uow.warehouses.stored_versions(vendor_id, plan.distinct_keys()))
-            )
-            synced_at = self.clock.now()
-
-            async def upsert(chunks: Iterable[Sequence[WarehouseWrite]]) -> set[str]:
-                return await uow.warehouses.upsert(vendor_id, chunks, synced_at)
-
-            reasons = await write_plan(
-                plan,
-                stored,
-                upsert=upsert,
-                reread=lambda codes: uow.warehouses.stored_versions(vendor_id, codes),
-                chunk_size=self.chunk_size,
+            reasons = await ingest_keyed(
+                uow.warehouses, vendor_id, plan,
+                synced_at=self.clock.now(), expect_changes=expect_changes, chunk_size=self.chunk_size,
             )
         return IngestReport(reasons)
