@@ -1,15 +1,26 @@
-"""HttpxAgentClient: the server's calls to agents, over one pooled httpx transport per process."""
+"""HttpxAgentClient: the server's calls to agents, through httpx, on a lean HTTP/1.1 transport of our own.
+
+A delivery is one small JSON POST on a kept-alive connection. httpx's stock
+transport (httpcore's pool on anyio) spent more CPU on its layers than the
+call itself; ``AgentTransport`` is an ``httpx.AsyncBaseTransport`` that speaks
+HTTP/1.1 with h11 (the parser httpcore uses) on asyncio streams, keeps idle
+connections per origin, and answers with an ordinary ``httpx.Response``. The
+client above it builds ``httpx.Request`` objects and maps httpx's exceptions to
+our own, so any httpx transport (``httpx.MockTransport`` in a test) fits under it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import select
 import socket
 import ssl
+import time
 from typing import Any
 from uuid import UUID
 
-import httpcore
+import h11
 import httpx
 
 from restosync_core.errors import AgentUnavailable
@@ -17,143 +28,212 @@ from restosync_core.model.ids import SyncJobId
 
 CREATE_ORDER_PATH = "/sync/create-order"
 USER_AGENT = "restosync"
+MAX_RESPONSE_BYTES = 1024 * 1024
+"""An agent's answer is a few hundred bytes; a larger one is refused rather than buffered."""
+READ_CHUNK = 64 * 1024
+
+Origin = tuple[str, str, int]
 
 
-class _AsyncioStream(httpcore.AsyncNetworkStream):
-    """A TCP (or TLS) connection on asyncio's own streams, raising httpcore's errors."""
+class _Connection:
+    """One TCP (or TLS) connection to an agent, and the h11 state of the exchange on it."""
+
+    __slots__ = ("h11", "idle_since", "reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
+        self.reader = reader
+        self.writer = writer
+        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=64 * 1024)
+        self.idle_since = 0.0
 
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 (httpcore's API)
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError as exc:
-            raise httpcore.ReadTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc)) from exc
+    def still_open(self) -> bool:
+        """May an idle connection be reused? Not if the agent closed it (or sent something unasked).
 
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        if not buffer:
-            return
-        try:
-            self._writer.write(buffer)
-            transport = self._writer.transport
-            if transport.get_write_buffer_size() == 0 and not transport.is_closing():
-                return  # all handed to the kernel: nothing to wait for
-            async with asyncio.timeout(timeout):
-                await self._writer.drain()  # raises if the connection was lost
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.WriteError(str(exc)) from exc
+        A worker's loop only runs while a job runs, so the stream may not have seen the
+        agent's FIN yet: the socket itself is asked too (poll, not select: select fails
+        for descriptors above FD_SETSIZE).
+        """
+        if self.reader.at_eof() or self.reader.exception() is not None or self.writer.is_closing():
+            return False
+        sock = self.writer.get_extra_info("socket")
+        if sock is None:
+            return True
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return not poller.poll(0)  # readable while idle: EOF, an error or junk
 
-    async def aclose(self) -> None:
-        self._writer.close()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except (OSError, ssl.SSLError) as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":  # asked of an idle keep-alive connection: has the agent closed it?
-            if self._reader.at_eof() or self._reader.exception() is not None:
-                return True
-            # The loop may not have run since the agent closed it (workers idle between jobs):
-            # ask the socket itself, as httpcore does on anyio.
-            # poll, not select: select fails for descriptors above FD_SETSIZE (1024).
-            sock = self._writer.get_extra_info("socket")
-            if sock is None:
-                return False
-            poller = select.poll()
-            poller.register(sock.fileno(), select.POLLIN)
-            return bool(poller.poll(0))
-        names = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
-        return self._writer.get_extra_info(names[info]) if info in names else None
+    def close(self) -> None:
+        self.writer.close()
 
 
-class AsyncioNetworkBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network layer on plain asyncio streams instead of anyio.
+class AgentTransport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 to agents: h11 on asyncio streams, keep-alive connections per origin.
 
-    httpx under asyncio goes through anyio, whose cancel scopes and lookups on every
-    read and write cost about a third of an agent call's CPU in a worker (measured:
-    0.76-0.95 ms -> 0.53-0.60 ms per call, the fake agent's share included). Same
-    timeouts, same errors (httpcore's, which httpx maps to its own), TLS by asyncio.
+    Honours the request's ``timeout`` extension (httpx's ``Timeout.as_dict()``):
+    ``connect`` bounds opening the connection (and TLS), ``write`` sending the
+    request, ``read`` the whole wait for the complete answer. Errors are httpx's
+    (``ConnectError``, ``ConnectTimeout``, ``WriteError``, ``ReadTimeout``,
+    ``ReadError``, ``RemoteProtocolError``). A connection goes back to the pool only
+    after a complete exchange that both sides may continue; an exchange cut short
+    (an error, a timeout, a cancelled task) closes it.
     """
 
-    async def connect_tcp(
+    def __init__(
         self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_keepalive_per_origin: int = 20,
+        keepalive_expiry: float = 5.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
+        self._ssl_context = ssl_context
+        self.max_keepalive = max_keepalive_per_origin
+        self.keepalive_expiry = keepalive_expiry
+        self.max_response_bytes = max_response_bytes
+        self._idle: dict[Origin, list[_Connection]] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        timeouts = request.extensions.get("timeout", {})
+        connection = self._take_idle(origin) or await self._connect(origin, timeouts.get("connect"), request)
+        done = False
+        try:
+            response = await self._exchange(connection, request, timeouts)
+            done = connection.h11.our_state is h11.DONE and connection.h11.their_state is h11.DONE
+        finally:
+            if done:
+                connection.h11.start_next_cycle()
+                self._put_idle(origin, connection)
+            else:
+                connection.close()
+        return response
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                connection.close()
+
+    def idle_connections(self) -> int:
+        return sum(len(c) for c in self._idle.values())
+
+    # ------------------------------------------------------------------ internals
+    def _take_idle(self, origin: Origin) -> _Connection | None:
+        connections = self._idle.get(origin)
+        now = time.monotonic()
+        while connections:
+            connection = connections.pop()  # the most recently used: the likeliest to be alive
+            if now - connection.idle_since < self.keepalive_expiry and connection.still_open():
+                return connection
+            connection.close()
+        return None
+
+    def _put_idle(self, origin: Origin, connection: _Connection) -> None:
+        connection.idle_since = time.monotonic()
+        connections = self._idle.setdefault(origin, [])
+        connections.append(connection)
+        if len(connections) > self.max_keepalive:
+            connections.pop(0).close()
+
+    def _ssl(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()  # httpx's defaults (certifi's roots)
+        return self._ssl_context
+
+    async def _connect(self, origin: Origin, timeout: float | None, request: httpx.Request) -> _Connection:  # noqa: ASYNC109
+        scheme, host, port = origin
+        tls = self._ssl() if scheme == "https" else None
         try:
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=(local_address, 0) if local_address else None
+                    host, port, ssl=tls, server_hostname=host if tls else None, limit=READ_CHUNK
                 )
         except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
+            raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout} s", request=request) from exc
+        except (OSError, ssl.SSLError) as exc:
+            raise httpx.ConnectError(f"{host}:{port}: {exc}", request=request) from exc
         sock = writer.get_extra_info("socket")
         if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as anyio does
-            for option in socket_options or ():
-                sock.setsockopt(*option)
-        return _AsyncioStream(reader, writer)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return _Connection(reader, writer)
 
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None  # noqa: ASYNC109
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("agents are reached over TCP")
+    async def _exchange(
+        self, connection: _Connection, request: httpx.Request, timeouts: dict[str, Any]
+    ) -> httpx.Response:
+        state = connection.h11
+        try:
+            data = state.send(
+                h11.Request(method=request.method, target=request.url.raw_path, headers=request.headers.raw)
+            )
+            body = request.content  # built from bytes: always in memory
+            if body:
+                data += state.send(h11.Data(data=body))
+            data += state.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:
+            raise httpx.LocalProtocolError(str(exc), request=request) from exc
+        await self._send(connection, data or b"", timeouts.get("write"), request)
+        try:
+            async with asyncio.timeout(timeouts.get("read")):
+                return await self._receive(connection, request)
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(f"no complete answer within {timeouts.get('read')} s", request=request) from exc
+        except OSError as exc:
+            raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+        except h11.RemoteProtocolError as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    async def _send(self, connection: _Connection, data: bytes, timeout: float | None, request: httpx.Request) -> None:  # noqa: ASYNC109
+        writer = connection.writer
+        try:
+            writer.write(data)
+            if writer.transport.get_write_buffer_size() == 0 and not writer.is_closing():
+                return  # all handed to the kernel
+            async with asyncio.timeout(timeout):
+                await writer.drain()  # raises if the connection was lost
+        except TimeoutError as exc:
+            raise httpx.WriteTimeout(f"the request was not sent within {timeout} s", request=request) from exc
+        except (OSError, RuntimeError) as exc:
+            raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from exc
 
-
-def agent_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """httpx's transport (its request/response handling and error mapping) over ``AsyncioNetworkBackend``.
-
-    ``AsyncHTTPTransport`` takes no network backend, so its connection pool is
-    replaced by the same pool built with one (httpx is pinned below 0.29).
-    """
-    transport = httpx.AsyncHTTPTransport(limits=limits)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=AsyncioNetworkBackend(),
-    )
-    return transport
+    async def _receive(self, connection: _Connection, request: httpx.Request) -> httpx.Response:
+        state = connection.h11
+        head: h11.Response | None = None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            event = state.next_event()
+            if event is h11.NEED_DATA:
+                state.receive_data(await connection.reader.read(READ_CHUNK))  # b"" = the agent closed it
+            elif isinstance(event, h11.Response):
+                head = event
+            elif isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > self.max_response_bytes:
+                    raise httpx.RemoteProtocolError(
+                        f"the answer is larger than {self.max_response_bytes} bytes (MAX_RESPONSE_BYTES)",
+                        request=request,
+                    )
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                raise httpx.RemoteProtocolError("the connection closed before a complete answer", request=request)
+            # InformationalResponse (1xx) and anything else: keep reading
+        assert head is not None
+        return httpx.Response(
+            head.status_code,
+            headers=head.headers.raw_items(),
+            stream=httpx.ByteStream(b"".join(chunks)),
+            request=request,
+            extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
+        )
 
 
 class HttpxAgentClient:
     """``Authorization: Bearer <AGENT_SECRET>`` ("NestJS -> Agent: token from config"), 30 s timeout.
 
-    Requests go straight to httpx's connection-pooling transport (keep-alive, the
-    same timeouts and exceptions as through ``httpx.AsyncClient``): a delivery
-    needs none of the client's layers (cookies, auth flows, redirects, event
-    hooks, proxies from the environment), and skipping them saves about a third
-    of the CPU an agent call costs the worker (see docs/orders.md, Performance).
-    Agents are called directly, never through an ``HTTP(S)_PROXY`` of the
-    environment.
+    Agents are called directly, never through an ``HTTP(S)_PROXY`` of the environment.
     """
 
     def __init__(
@@ -161,9 +241,7 @@ class HttpxAgentClient:
     ) -> None:
         self.token = token
         self.timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 5.0))
-        self.transport = transport or agent_transport(
-            httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        )
+        self.transport = transport or AgentTransport()
         self._extensions = {"timeout": self.timeout.as_dict()}
         self._urls: dict[str, httpx.URL] = {}
 
@@ -177,26 +255,24 @@ class HttpxAgentClient:
             url = self._urls[agent_url] = httpx.URL(agent_url.rstrip("/") + CREATE_ORDER_PATH)
         headers = {
             "Accept": "application/json",
+            "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "Authorization": f"Bearer {self.token}",
             "Idempotency-Key": str(job_id),
             "X-Correlation-ID": str(correlation_id),
         }
-        request = httpx.Request("POST", url, json=payload, headers=headers, extensions=self._extensions)
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        request = httpx.Request("POST", url, content=body, headers=headers, extensions=self._extensions)
         try:
             response = await self.transport.handle_async_request(request)
             try:
-                if response.is_success:  # the body is not used: drained as is, for the connection's reuse
-                    async for _ in response.aiter_raw():
-                        pass
-                else:
-                    await response.aread()
+                await response.aread()
             finally:
                 await response.aclose()
         except httpx.TimeoutException as exc:
-            raise AgentUnavailable(f"the agent did not answer in time ({type(exc).__name__})") from exc
+            raise AgentUnavailable(f"the agent did not answer in time ({type(exc).__name__}: {exc})") from exc
         except httpx.HTTPError as exc:
-            raise AgentUnavailable(f"the agent could not be reached ({type(exc).__name__})") from exc
+            raise AgentUnavailable(f"the agent could not be reached ({type(exc).__name__}: {exc})") from exc
         if not response.is_success:
             raise AgentUnavailable(
                 f"the agent answered {response.status_code}: {response.text[:300]}",
