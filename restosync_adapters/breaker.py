@@ -5,14 +5,21 @@ percentage or volume rule, its Redis storage blocks the event loop and falls bac
 to "closed" when Redis errors, and half-open lets every concurrent call through.
 So each breaker lives in Redis as two keys: its state (a small JSON record: closed,
 open or half-open, and when it opened) and its rolling window (a hash of
-per-slice success and failure counts). A good call while closed is one
-pipelined ``HINCRBY``; a failure is counted the same way, then the core's pure
+per-slice success and failure counts). A call is counted with one script
+(``HINCRBY`` the window, answer the state); after a failure the core's pure
 policy (``restosync_core.policies.breaker``) decides on the window whether it
 trips, and every state change is made in an optimistic transaction (WATCH/MULTI)
 so only one process makes it. The half-open probe is claimed with ``SET NX PX``,
 so exactly one caller in all processes makes it. Each process keeps
 an aiobreaker ``CircuitBreaker`` per key as its local view of the shared state,
 moved on every transition this process makes, whose listeners log transitions.
+A process trusts a "closed" it read (or got back from its last count) for
+``state_refresh_seconds`` (``BREAKER_STATE_REFRESH_MS``, 250 ms) before asking
+Redis again, so back-to-back calls cost one round trip, not two: an opening made
+by another process is seen here at most that much later (one more call to the
+agent, at most, from a process whose own calls all went well). Open and
+half-open are never trusted: they are read on every call, and a failure here
+drops the trusted "closed" at once.
 Only the process that makes a transition logs it and raises the
 ``circuit_breaker_open`` alert, so each is reported once. If Redis is down the
 breaker does not pretend to be closed: the call is refused as
@@ -24,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -45,6 +53,15 @@ T = TypeVar("T")
 
 RECORD_TTL_SECONDS = 7 * 24 * 3600
 """A breaker nobody called for a week is forgotten (it would be closed with an empty window anyway)."""
+COUNT_CALL = """
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return redis.call('GET', KEYS[3])
+"""
+"""Count one call in the window (``<slice>:s`` or ``<slice>:f``), keep the breaker in the index, answer
+its state: one round trip."""
+CLOSED_ADMISSION = policy.Admission(allowed=True, probe=False, retry_at=None, record=BreakerRecord())
 _AIO_STATE = {
     BreakerState.CLOSED: aiobreaker.CircuitBreakerState.CLOSED,
     BreakerState.OPEN: aiobreaker.CircuitBreakerState.OPEN,
@@ -94,6 +111,7 @@ class RedisCircuitBreaker:
         *,
         alerts: AlertSink | None = None,
         probe_ttl_seconds: float = 60.0,
+        state_refresh_seconds: float = 0.25,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -101,7 +119,11 @@ class RedisCircuitBreaker:
         self.clock = clock
         self.alerts = alerts
         self.probe_ttl_ms = int(probe_ttl_seconds * 1000)
+        self.state_refresh_seconds = state_refresh_seconds
         self.local: dict[BreakerKey, aiobreaker.CircuitBreaker] = {}
+        self._closed_seen: dict[BreakerKey, float] = {}
+        """When (``time.monotonic``) Redis last said this breaker is closed."""
+        self._count = redis.register_script(COUNT_CALL)
         self._listener = _TransitionLog()
 
     # ------------------------------------------------------------------ keys
@@ -121,7 +143,12 @@ class RedisCircuitBreaker:
     # ------------------------------------------------------------------ the port
     async def call(self, key: BreakerKey, fn: Callable[[], Awaitable[T]]) -> T:
         now = self.clock.now()
-        admission = policy.admit(decode(await self._redis(self.redis.get(self._key(key)))), now, self.policy)
+        if self._trusted_closed(key):
+            admission = CLOSED_ADMISSION
+        else:
+            record = decode(await self._redis(self.redis.get(self._key(key))))
+            self._saw(key, record.state)
+            admission = policy.admit(record, now, self.policy)
         if admission.record.state is not BreakerState.CLOSED and admission.allowed:
             # open -> half-open is a transition: make it (once, for everyone) in a transaction.
             def admit(record: BreakerRecord) -> BreakerRecord:
@@ -175,19 +202,32 @@ class RedisCircuitBreaker:
         return policy.status_of(key, BreakerRecord(), self.clock.now(), self.policy)
 
     # ------------------------------------------------------------------ internals
+    def _trusted_closed(self, key: BreakerKey) -> bool:
+        seen = self._closed_seen.get(key)
+        return seen is not None and time.monotonic() - seen < self.state_refresh_seconds
+
+    def _saw(self, key: BreakerKey, state: BreakerState) -> None:
+        if state is BreakerState.CLOSED:
+            self._closed_seen[key] = time.monotonic()
+        else:
+            self._closed_seen.pop(key, None)
+
     async def _record(self, key: BreakerKey, *, ok: bool, probe: bool) -> None:
         now = self.clock.now()
+        if not ok:
+            self._closed_seen.pop(key, None)
         try:
             if probe:  # the half-open probe's outcome closes or reopens the breaker
                 await self._update(key, lambda r: policy.record_call(r, now, ok, self.policy))
                 return
             start = now.timestamp() - now.timestamp() % self.policy.slice_seconds
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hincrby(self._window_key(key), f"{start}:{'s' if ok else 'f'}", 1)
-                pipe.pexpire(self._window_key(key), int(self.policy.window_seconds * 2000) + 1000)
-                pipe.sadd(self._index, str(key))
-                await pipe.execute()
-            if not ok:
+            state = await self._count(
+                keys=[self._window_key(key), self._index, self._key(key)],
+                args=[f"{start}:{'s' if ok else 'f'}", int(self.policy.window_seconds * 2000) + 1000, str(key)],
+            )
+            if ok:
+                self._saw(key, decode(state).state)
+            else:
                 await self._update(key, lambda r: self._tripped(r, now))
         except (RedisError, DependencyUnavailable):
             log.warning("could not record a call on breaker %s: Redis is unavailable", key)
@@ -231,6 +271,7 @@ class RedisCircuitBreaker:
                         continue
         except RedisError as exc:
             raise DependencyUnavailable("the circuit breaker state (Redis) is unavailable") from exc
+        self._closed_seen.pop(key, None)  # read afresh after any failure, probe, reset or transition
         if after.state is not before.state:
             await self._transition(key, before, after)
 

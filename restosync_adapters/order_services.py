@@ -103,6 +103,7 @@ def build_order_services(
         clock,
         alerts=alerts,
         probe_ttl_seconds=settings.agent_timeout_seconds + 5,
+        state_refresh_seconds=settings.breaker_state_refresh_ms / 1000,
     )
     agent_client = agent_client or HttpxAgentClient(
         settings.agent_secret, timeout_seconds=settings.agent_timeout_seconds

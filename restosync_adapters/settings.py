@@ -49,6 +49,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = _int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _port(raw: str) -> int:
     value = _int(raw)
     if not 1 <= value <= 65535:
@@ -138,6 +145,10 @@ class Settings:
     breaker_volume_threshold: int = _env("BREAKER_VOLUME_THRESHOLD", 5, _positive_int)
     breaker_reset_timeout_seconds: float = _env("BREAKER_RESET_TIMEOUT_SECONDS", 60.0, _non_negative_float)
     breaker_window_seconds: float = _env("BREAKER_WINDOW_SECONDS", 10.0, _non_negative_float)
+    breaker_state_refresh_ms: int = _env(
+        "BREAKER_STATE_REFRESH_MS", 250, _non_negative_int,
+        doc="a process trusts a 'closed' breaker state it read from Redis this long before reading it again",
+    )
     sweep_cron: str = _env("SWEEP_CRON", "* * * * *", doc="when the scheduler runs the sync-job sweeper")
 
     @property

@@ -95,3 +95,55 @@ def test_the_breaker_state_is_shared_opens_on_the_spec_rule_and_lets_one_probe_t
     assert seen["alerts"] == ["circuit_breaker_open"], "one alert per opening, whichever process saw it"
     assert seen["reopened"] is BreakerState.OPEN
     assert seen["reset"] is BreakerState.CLOSED and seen["after reset"] == "ok"
+
+
+async def _lag(settings: Settings, refresh_seconds: float) -> dict[str, Any]:
+    """``one`` calls often and well; ``two`` opens the breaker: when does ``one`` see it?"""
+    clock = FakeClock()
+    one_redis, two_redis = make_async_redis(settings.redis_url), make_async_redis(settings.redis_url)
+    one = RedisCircuitBreaker(
+        one_redis, settings.redis_prefix, BreakerPolicy(), clock, state_refresh_seconds=refresh_seconds
+    )
+    two = RedisCircuitBreaker(two_redis, settings.redis_prefix, BreakerPolicy(), clock, state_refresh_seconds=0)
+    calls: list[str] = []
+
+    async def counted() -> str:
+        calls.append("one")
+        return "ok"
+
+    seen: dict[str, Any] = {}
+    try:
+        for _ in range(2):
+            await one.call(KEY, counted)
+        for _ in range(3):
+            with pytest.raises(AgentUnavailable):
+                await two.call(KEY, _down)  # 3 of 5 failed: open
+        seen["state"] = (await two.status())[0].state
+        try:
+            seen["at once"] = await one.call(KEY, counted)
+        except CircuitOpen:
+            seen["at once"] = "refused"
+        await asyncio.sleep(refresh_seconds + 0.05)
+        try:
+            seen["after the refresh time"] = await one.call(KEY, counted)
+        except CircuitOpen:
+            seen["after the refresh time"] = "refused"
+        seen["agent calls from one"] = len(calls)
+    finally:
+        await one_redis.aclose()
+        await two_redis.aclose()
+    return seen
+
+
+def test_a_process_trusts_a_closed_state_for_the_refresh_time_only(order_settings: Settings) -> None:
+    seen = asyncio.run(_lag(order_settings, refresh_seconds=0.3))
+    assert seen["state"] is BreakerState.OPEN
+    assert seen["at once"] == "ok", "within BREAKER_STATE_REFRESH_MS the closed state it read is trusted"
+    assert seen["after the refresh time"] == "refused"
+    assert seen["agent calls from one"] == 3
+
+
+def test_with_no_refresh_time_every_call_reads_the_shared_state(order_settings: Settings) -> None:
+    seen = asyncio.run(_lag(order_settings, refresh_seconds=0))
+    assert seen["at once"] == "refused" and seen["after the refresh time"] == "refused"
+    assert seen["agent calls from one"] == 2
