@@ -103,12 +103,12 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 SELECT_JOB = "SELECT * FROM sync_jobs WHERE id = %s"
 SELECT_JOB_FOR_UPDATE = "SELECT * FROM sync_jobs WHERE id = %s FOR UPDATE"
 SAVE_JOB = """
-UPDATE sync_jobs SET status = %s, payload = %s, attempts = %s, next_attempt_at = %s, claimed_by = %s,
+UPDATE sync_jobs SET status = %s, attempts = %s, next_attempt_at = %s, claimed_by = %s,
        claimed_until = %s, erp_reference = %s, last_error = %s, sent_at = %s, completed_at = %s, updated_at = %s
 WHERE id = %s
 """
 SAVE_CLAIMED_JOB = """
-UPDATE sync_jobs SET status = %s, payload = %s, attempts = %s, next_attempt_at = %s, claimed_by = %s,
+UPDATE sync_jobs SET status = %s, attempts = %s, next_attempt_at = %s, claimed_by = %s,
        claimed_until = %s, erp_reference = %s, last_error = %s, sent_at = %s, completed_at = %s, updated_at = %s
 WHERE id = %s AND status = 'processing' AND claimed_by = %s AND attempts = %s
 """
@@ -186,7 +186,7 @@ class PgSyncJobRepository:
         await self.conn.execute(
             SAVE_JOB,
             (
-                job.status.value, Jsonb(job.payload), job.attempts, job.next_attempt_at, job.claimed_by,
+                job.status.value, job.attempts, job.next_attempt_at, job.claimed_by,
                 job.claimed_until, job.erp_reference, job.last_error, job.sent_at, job.completed_at,
                 job.updated_at, job.id,
             ),
@@ -196,7 +196,7 @@ class PgSyncJobRepository:
         cur = await self.conn.execute(
             SAVE_CLAIMED_JOB,
             (
-                job.status.value, Jsonb(job.payload), job.attempts, job.next_attempt_at, job.claimed_by,
+                job.status.value, job.attempts, job.next_attempt_at, job.claimed_by,
                 job.claimed_until, job.erp_reference, job.last_error, job.sent_at, job.completed_at,
                 job.updated_at, job.id, worker, attempts,
             ),

@@ -37,8 +37,10 @@ class SyncJobRepository(Protocol):
         ...
 
     async def save_claimed(self, job: SyncJob, worker: str, attempts: int) -> bool:
-        """Write ``job`` only if it is still ``processing`` under ``worker``'s claim number
-        ``attempts``; False (nothing written) when a callback or another worker got there first."""
+        """Write a delivery's outcome: every mutable field of ``job`` but its payload (a delivery
+        never changes what is delivered), only if the job is still ``processing`` under
+        ``worker``'s claim number ``attempts``; False (nothing written) when a callback or another
+        worker got there first."""
         ...
 
     async def claim(self, job_id: SyncJobId, worker: str, now: datetime, until: datetime) -> SyncJob | None:

@@ -69,7 +69,7 @@ class FakeSyncJobRepository:
             or current.attempts != attempts
         ):
             return False
-        self.rows[job.id] = job
+        self.rows[job.id] = replace(job, payload=current.payload)  # as the real one: the payload is kept
         return True
 
     async def claim(self, job_id: SyncJobId, worker: str, now: datetime, until: datetime) -> SyncJob | None:
