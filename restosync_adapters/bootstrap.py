@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.alerts import LoggingAlertSink
+from restosync_adapters.breaker import RedisCircuitBreaker
 from restosync_adapters.health import (
     AgentsProbe,
     DatabaseProbe,
@@ -172,6 +173,8 @@ def bootstrap(settings: Settings | None = None, *, pool_size: int | None = None,
         await close_order_services(services.orders)
 
     services._on_stop.insert(0, close_orders)
+    if isinstance(services.orders.breaker, RedisCircuitBreaker):
+        services._on_stop.append(services.orders.breaker.flush)  # runs before Redis closes: good calls counted
     # --- end orders
 
     for name, value in overrides.items():

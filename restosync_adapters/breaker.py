@@ -5,21 +5,23 @@ percentage or volume rule, its Redis storage blocks the event loop and falls bac
 to "closed" when Redis errors, and half-open lets every concurrent call through.
 So each breaker lives in Redis as two keys: its state (a small JSON record: closed,
 open or half-open, and when it opened) and its rolling window (a hash of
-per-slice success and failure counts). A call is counted with one script
-(``HINCRBY`` the window, answer the state); after a failure the core's pure
+per-slice success and failure counts). Counting calls and reading the state is
+one script (``HINCRBY`` the window, answer the state); after a failure the core's pure
 policy (``restosync_core.policies.breaker``) decides on the window whether it
 trips, and every state change is made in an optimistic transaction (WATCH/MULTI)
 so only one process makes it. The half-open probe is claimed with ``SET NX PX``,
 so exactly one caller in all processes makes it. Each process keeps
 an aiobreaker ``CircuitBreaker`` per key as its local view of the shared state,
 moved on every transition this process makes, whose listeners log transitions.
-A process trusts a "closed" it read (or got back from its last count) for
-``state_refresh_seconds`` (``BREAKER_STATE_REFRESH_MS``, 250 ms) before asking
-Redis again, so back-to-back calls cost one round trip, not two: an opening made
-by another process is seen here at most that much later (one more call to the
-agent, at most, from a process whose own calls all went well). Open and
-half-open are never trusted: they are read on every call, and a failure here
-drops the trusted "closed" at once.
+A process trusts a "closed" it read for ``state_refresh_seconds``
+(``BREAKER_STATE_REFRESH_MS``, 250 ms) before asking Redis again, and counts its
+good calls in Redis with that same read: a call costs at most one round trip,
+and calls in quick succession share one per 250 ms. So an opening made by another
+process is seen here at most that much later (one more call to the agent, at
+most, from a process whose own calls all went well), and a good call is counted
+at the latest with the process's next call or its stop. Open and half-open are
+never trusted: they are read on every call. A failure is counted at once
+(with the good calls not yet counted) and drops the trusted "closed".
 Only the process that makes a transition logs it and raises the
 ``circuit_breaker_open`` alert, so each is reported once. If Redis is down the
 breaker does not pretend to be closed: the call is refused as
@@ -53,14 +55,18 @@ T = TypeVar("T")
 
 RECORD_TTL_SECONDS = 7 * 24 * 3600
 """A breaker nobody called for a week is forgotten (it would be closed with an empty window anyway)."""
-COUNT_CALL = """
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
+COUNT_CALLS = """
+for i = 3, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+if #ARGV > 2 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  redis.call('SADD', KEYS[2], ARGV[2])
+end
 return redis.call('GET', KEYS[3])
 """
-"""Count one call in the window (``<slice>:s`` or ``<slice>:f``), keep the breaker in the index, answer
-its state: one round trip."""
+"""Add counts to the window (``<slice>:s`` / ``<slice>:f`` -> n), keep the breaker in the index, answer its
+state: one round trip. ``KEYS``: window, index, state; ``ARGV``: window TTL (ms), index member, field/count pairs."""
 CLOSED_ADMISSION = policy.Admission(allowed=True, probe=False, retry_at=None, record=BreakerRecord())
 _AIO_STATE = {
     BreakerState.CLOSED: aiobreaker.CircuitBreakerState.CLOSED,
@@ -123,7 +129,9 @@ class RedisCircuitBreaker:
         self.local: dict[BreakerKey, aiobreaker.CircuitBreaker] = {}
         self._closed_seen: dict[BreakerKey, float] = {}
         """When (``time.monotonic``) Redis last said this breaker is closed."""
-        self._count = redis.register_script(COUNT_CALL)
+        self._pending: dict[BreakerKey, dict[str, int]] = {}
+        """Good calls made here and not yet counted in Redis, per window field."""
+        self._count = redis.register_script(COUNT_CALLS)
         self._listener = _TransitionLog()
 
     # ------------------------------------------------------------------ keys
@@ -146,8 +154,7 @@ class RedisCircuitBreaker:
         if self._trusted_closed(key):
             admission = CLOSED_ADMISSION
         else:
-            record = decode(await self._redis(self.redis.get(self._key(key))))
-            self._saw(key, record.state)
+            record = decode(await self._redis(self._sync(key)))
             admission = policy.admit(record, now, self.policy)
         if admission.record.state is not BreakerState.CLOSED and admission.allowed:
             # open -> half-open is a transition: make it (once, for everyone) in a transaction.
@@ -211,24 +218,57 @@ class RedisCircuitBreaker:
             self._closed_seen[key] = time.monotonic()
         else:
             self._closed_seen.pop(key, None)
+            self._pending.pop(key, None)  # good calls of a window that has been closed since: not counted
+
+    async def _sync(self, key: BreakerKey, failure: str | None = None) -> Any:
+        """Count this process's pending good calls (and ``failure``'s slice, if any) and read the state."""
+        counts = self._pending.pop(key, {})
+        if failure is not None:
+            counts[failure] = counts.get(failure, 0) + 1
+        args: list[Any] = [int(self.policy.window_seconds * 2000) + 1000, str(key)]
+        for field_name, count in counts.items():
+            args += [field_name, count]
+        try:
+            raw = await self._count(keys=[self._window_key(key), self._index, self._key(key)], args=args)
+        except BaseException:
+            if failure is not None:
+                counts[failure] -= 1
+            for field_name, count in counts.items():  # not lost: counted with the next call
+                if count:
+                    pending = self._pending.setdefault(key, {})
+                    pending[field_name] = pending.get(field_name, 0) + count
+            raise
+        self._saw(key, decode(raw).state)
+        return raw
+
+    async def flush(self) -> None:
+        """Count every pending good call now (a process stopping calls it)."""
+        for key in list(self._pending):
+            try:
+                await self._sync(key)
+            except RedisError:
+                log.warning("could not count the last good calls on breaker %s: Redis is unavailable", key)
 
     async def _record(self, key: BreakerKey, *, ok: bool, probe: bool) -> None:
         now = self.clock.now()
+        start = now.timestamp() - now.timestamp() % self.policy.slice_seconds
         if not ok:
             self._closed_seen.pop(key, None)
         try:
             if probe:  # the half-open probe's outcome closes or reopens the breaker
                 await self._update(key, lambda r: policy.record_call(r, now, ok, self.policy))
                 return
-            start = now.timestamp() - now.timestamp() % self.policy.slice_seconds
-            state = await self._count(
-                keys=[self._window_key(key), self._index, self._key(key)],
-                args=[f"{start}:{'s' if ok else 'f'}", int(self.policy.window_seconds * 2000) + 1000, str(key)],
-            )
             if ok:
-                self._saw(key, decode(state).state)
-            else:
-                await self._update(key, lambda r: self._tripped(r, now))
+                # Counted with this process's next trip to Redis: its next call's state read, at the latest
+                # once the trusted "closed" is stale (so at most every ``state_refresh_seconds`` while it
+                # keeps calling), or a failure, or ``flush``.
+                pending = self._pending.setdefault(key, {})
+                pending[f"{start}:s"] = pending.get(f"{start}:s", 0) + 1
+                if not self._trusted_closed(key):
+                    await self._sync(key)
+                return
+            await self._sync(key, failure=f"{start}:f")
+            await self._update(key, lambda r: self._tripped(r, now))
         except (RedisError, DependencyUnavailable):
             log.warning("could not record a call on breaker %s: Redis is unavailable", key)
 

@@ -58,6 +58,7 @@ class FakeAgent:
         self._thread: threading.Thread | None = None
         self._callback: tuple[str, str, str] | None = None
         self.callbacks_paused = False
+        self._orders = 0
         """While True, accepted orders get no callback (as if the agent crashed after accepting)."""
         self._http = httpx.Client(timeout=10.0)
         self._callback_threads: list[threading.Thread] = []
@@ -136,6 +137,11 @@ class FakeAgent:
         with self._lock:
             return [r for r in self.requests if r.path == "/sync/create-order"]
 
+    @property
+    def order_count(self) -> int:
+        """How many order deliveries arrived (cheap: for tight polling loops)."""
+        return self._orders
+
     def send_callback(self, job_id: str, status: str = "completed", erp_reference: str | None = None,
                       error: str | None = None) -> httpx.Response:
         assert self._callback is not None, "call callbacks_to(...) first"
@@ -156,6 +162,8 @@ class FakeAgent:
         """Record the request; whether to call back for it is decided on arrival."""
         with self._lock:
             self.requests.append(Received(path, headers, body))
+            if path == "/sync/create-order":
+                self._orders += 1
         return self._callback is not None and not self.callbacks_paused
 
     def _answers_at_once(self) -> bool:

@@ -115,9 +115,9 @@ async def _lag(settings: Settings, refresh_seconds: float) -> dict[str, Any]:
     try:
         for _ in range(2):
             await one.call(KEY, counted)
-        for _ in range(3):
-            with pytest.raises(AgentUnavailable):
-                await two.call(KEY, _down)  # 3 of 5 failed: open
+        for _ in range(5):  # open by the 3rd failure if one's 2 good calls were counted, else by the 5th
+            with pytest.raises((AgentUnavailable, CircuitOpen)):
+                await two.call(KEY, _down)
         seen["state"] = (await two.status())[0].state
         try:
             seen["at once"] = await one.call(KEY, counted)
@@ -147,3 +147,45 @@ def test_with_no_refresh_time_every_call_reads_the_shared_state(order_settings: 
     seen = asyncio.run(_lag(order_settings, refresh_seconds=0))
     assert seen["at once"] == "refused" and seen["after the refresh time"] == "refused"
     assert seen["agent calls from one"] == 2
+
+
+async def _counting(settings: Settings) -> dict[str, Any]:
+    clock = FakeClock()
+    one_redis, two_redis = make_async_redis(settings.redis_url), make_async_redis(settings.redis_url)
+    one = RedisCircuitBreaker(one_redis, settings.redis_prefix, BreakerPolicy(), clock, state_refresh_seconds=0.3)
+    two = RedisCircuitBreaker(two_redis, settings.redis_prefix, BreakerPolicy(), clock, state_refresh_seconds=0)
+    seen: dict[str, Any] = {}
+
+    async def counts() -> tuple[int, int]:
+        status = await two.status()
+        return (status[0].successes, status[0].failures) if status else (0, 0)
+
+    try:
+        for _ in range(4):
+            await one.call(KEY, _ok)
+        seen["4 good calls in quick succession"] = await counts()
+        await asyncio.sleep(0.35)
+        await one.call(KEY, _ok)  # the trusted state is stale: read again, with the pending counts
+        seen["the next call after the refresh time"] = await counts()
+        await one.call(KEY, _ok)
+        with pytest.raises(AgentUnavailable):
+            await one.call(KEY, _down)
+        seen["a failure"] = await counts()
+        await one.call(KEY, _ok)
+        await one.flush()
+        seen["flushed"] = await counts()
+        await one.flush()
+        seen["flushed twice"] = await counts()
+    finally:
+        await one_redis.aclose()
+        await two_redis.aclose()
+    return seen
+
+
+def test_good_calls_are_counted_in_batches_and_failures_at_once_with_them(order_settings: Settings) -> None:
+    seen = asyncio.run(_counting(order_settings))
+    assert seen["4 good calls in quick succession"] == (0, 0), "counted with a later read, not one by one"
+    assert seen["the next call after the refresh time"] == (4, 0)
+    assert seen["a failure"] == (6, 1), "a failure is counted at once, with the good calls before it"
+    assert seen["flushed"] == (7, 1)
+    assert seen["flushed twice"] == (7, 1)
