@@ -150,6 +150,11 @@ class Settings:
         doc="a process trusts a 'closed' breaker state it read from Redis this long before reading it again",
     )
     sweep_cron: str = _env("SWEEP_CRON", "* * * * *", doc="when the scheduler runs the sync-job sweeper")
+    worker_synchronous_commit: bool = _env(
+        "WORKER_SYNCHRONOUS_COMMIT", False, _bool,
+        doc="workers wait for the WAL flush on commit (off: a PostgreSQL crash may undo their last writes, "
+        "which are all redone: a delivery is repeated under the same Idempotency-Key)",
+    )
 
     @property
     def is_production(self) -> bool:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from restosync_adapters.bootstrap import Services, bootstrap
+from restosync_adapters.postgres.pool import make_pool
 from restosync_adapters.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,22 @@ _current: Runtime | None = None
 
 
 def start(settings: Settings | None = None, **overrides: Any) -> Runtime:
-    """Build this process's runtime (once; a second call answers the first one)."""
+    """Build this process's runtime (once; a second call answers the first one).
+
+    Its database sessions commit asynchronously unless ``WORKER_SYNCHRONOUS_COMMIT``:
+    everything a worker writes (claims, delivery outcomes, dead letters, agent health
+    transitions) is redone if a PostgreSQL crash undoes it (docs/orders.md).
+    """
     global _current
     if _current is None:
-        _current = Runtime(bootstrap(settings or Settings.from_env(), **overrides))
+        settings = settings or Settings.from_env()
+        if "pool" not in overrides:
+            overrides["pool"] = make_pool(
+                settings.database_url,
+                max_size=settings.db_pool_size,
+                synchronous_commit=settings.worker_synchronous_commit,
+            )
+        _current = Runtime(bootstrap(settings, **overrides))
     return _current
 
 

@@ -40,15 +40,26 @@ async def _check_if_idle(conn: AsyncConnection[Any]) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
-def make_pool(url: str, *, max_size: int, min_size: int = 1, name: str = "restosync") -> AsyncConnectionPool:
-    """A closed pool; open it in the process's lifespan (``await pool.open()``)."""
+def make_pool(
+    url: str, *, max_size: int, min_size: int = 1, name: str = "restosync", synchronous_commit: bool = True
+) -> AsyncConnectionPool:
+    """A closed pool; open it in the process's lifespan (``await pool.open()``).
+
+    ``synchronous_commit=False``: its sessions commit without waiting for the WAL flush
+    (PostgreSQL's asynchronous commit: a server crash may undo the last few hundred
+    milliseconds of their commits, never corrupt or half-apply one). Only for processes
+    whose every write is redone if lost: the workers (docs/orders.md).
+    """
+    kwargs: dict[str, Any] = {"row_factory": dict_row, "prepare_threshold": 5}
+    if not synchronous_commit:
+        kwargs["options"] = "-c synchronous_commit=off"
     return AsyncConnectionPool(
         url,
         min_size=min(min_size, max_size),
         max_size=max_size,
         open=False,
         name=name,
-        kwargs={"row_factory": dict_row, "prepare_threshold": 5},
+        kwargs=kwargs,
         configure=_configure,
         check=_check_if_idle,
         timeout=10.0,
