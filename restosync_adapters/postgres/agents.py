@@ -89,12 +89,6 @@ WHERE a.id = t.id
 RETURNING a.id
 """
 
-_LOG_EVENTS = """
-INSERT INTO audit_log (action, entity_type, entity_id, details)
-SELECT %(action)s, 'agent', e.vendor_id, e.details
-FROM unnest(%(vendors)s::text[], %(details)s::jsonb[]) AS e(vendor_id, details)
-"""
-
 
 def _agent(row: dict[str, Any]) -> Agent:
     return Agent(
@@ -203,13 +197,3 @@ class PgAgentRepository:
         cur = await self._conn.execute(_APPLY_TRANSITIONS, params)
         applied = {row["id"] for row in await cur.fetchall()}
         return [t for t in planned if t.agent_id in applied]
-
-    async def log_events(self, action: str, events: Sequence[tuple[VendorId, dict[str, object]]]) -> None:
-        if not events:
-            return
-        params = {
-            "action": action,
-            "vendors": [vendor for vendor, _ in events],
-            "details": [Jsonb(details) for _, details in events],
-        }
-        await self._conn.execute(_LOG_EVENTS, params)

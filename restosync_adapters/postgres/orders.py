@@ -1,4 +1,4 @@
-"""PostgreSQL repositories for order delivery: orders, sync jobs, dead letters, audit log, agent URLs."""
+"""PostgreSQL repositories for order delivery: orders, sync jobs, dead letters, agent URLs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from restosync_core.errors import Conflict, DependencyUnavailable
-from restosync_core.model.delivery import AuditEntry, SyncJobFilter
+from restosync_core.model.delivery import SyncJobFilter
 from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId, VendorId
 from restosync_core.model.orders import (
     DeadLetter,
@@ -347,27 +347,6 @@ class PgDeadLetterRepository:
         return cur.rowcount
 
 
-# ---------------------------------------------------------------- audit log
-INSERT_AUDIT = """
-INSERT INTO audit_log (action, entity_type, entity_id, request_id, client_address, details, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
-"""
-
-
-class PgAuditLog:
-    def __init__(self, conn: AsyncConnection[Any]) -> None:
-        self.conn = conn
-
-    async def record(self, entry: AuditEntry) -> None:
-        await self.conn.execute(
-            INSERT_AUDIT,
-            (
-                entry.action, entry.entity_type, entry.entity_id, entry.context.request_id,
-                entry.context.client_address, Jsonb(entry.details), entry.created_at,
-            ),
-        )
-
-
 # ---------------------------------------------------------------- agent URLs (read-only)
 SELECT_AGENT_URL = "SELECT agent_url FROM agent_registry WHERE vendor_id = %s"
 
@@ -406,4 +385,3 @@ def bind_order_repositories(uow: Any, conn: AsyncConnection[Any]) -> None:
     uow.orders = PgOrderRepository(conn)
     uow.sync_jobs = PgSyncJobRepository(conn)
     uow.dead_letters = PgDeadLetterRepository(conn)
-    uow.audit_log = PgAuditLog(conn)

@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from restosync_adapters.postgres.agents import PgAgentRepository
+from restosync_adapters.postgres.audit import PgAuditLog
 from restosync_adapters.postgres.catalog import bind_catalog_repositories
 from restosync_adapters.postgres.mappings import PgMappingRepository
 from restosync_adapters.postgres.orders import bind_order_repositories
@@ -52,6 +53,7 @@ class PgUnitOfWork:
         bind_catalog_repositories(self, conn)
         self.mappings = PgMappingRepository(conn)
         bind_order_repositories(self, conn)
+        self.audit_log = PgAuditLog(conn)
 
     async def __aexit__(
         self,

@@ -1,9 +1,9 @@
-"""Order delivery: commands, outcomes, callbacks, breakers and the audit trail around them."""
+"""Order delivery: commands, outcomes, callbacks and breakers (the audit trail is in ``model.audit``)."""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -98,24 +98,6 @@ class BreakerStatus:
     opened_at: datetime | None
     half_open_at: datetime | None
     """When an open breaker lets a probe through."""
-
-
-@dataclass(frozen=True, slots=True)
-class RequestContext:
-    """Who asked, for the audit log: the request id and the client's address."""
-
-    request_id: str | None = None
-    client_address: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    action: str
-    entity_type: str
-    entity_id: str
-    context: RequestContext
-    created_at: datetime
-    details: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

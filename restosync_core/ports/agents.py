@@ -87,10 +87,6 @@ class AgentRepository(Protocol):
         since it was planned; answer the transitions actually recorded."""
         ...
 
-    async def log_events(self, action: str, events: Sequence[tuple[VendorId, dict[str, object]]]) -> None:
-        """Append ``(vendor, details)`` entries to the audit log under ``action``."""
-        ...
-
 
 class TokenHasher(Protocol):
     """A slow, salted hash of agent tokens (bcrypt). Never blocks the event loop."""

@@ -1,11 +1,11 @@
-"""Ports for order delivery: orders, sync jobs, dead letters and the audit log (one transaction each)."""
+"""Ports for order delivery: orders, sync jobs and dead letters (one transaction each)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
 
-from restosync_core.model.delivery import AuditEntry, SyncJobFilter
+from restosync_core.model.delivery import SyncJobFilter
 from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId, VendorId
 from restosync_core.model.orders import DeadLetter, Order, OrderStatus, SyncJob
 from restosync_core.model.pagination import Page, PageRequest
@@ -87,7 +87,3 @@ class DeadLetterRepository(Protocol):
     async def resolve_for_job(self, job_id: SyncJobId, now: datetime) -> int:
         """Resolve the job's unresolved letters (the ERP confirmed the order after all)."""
         ...
-
-
-class AuditLog(Protocol):
-    async def record(self, entry: AuditEntry) -> None: ...

@@ -16,9 +16,10 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from restosync_core.ports.agents import AgentRepository
+from restosync_core.ports.audit import AuditLog
 from restosync_core.ports.catalog import ItemRepository, StockRepository, WarehouseRepository
 from restosync_core.ports.mappings import MappingRepository
-from restosync_core.ports.orders import AuditLog, DeadLetterRepository, OrderRepository, SyncJobRepository
+from restosync_core.ports.orders import DeadLetterRepository, OrderRepository, SyncJobRepository
 
 
 class UnitOfWork(Protocol):

@@ -45,7 +45,7 @@ class AgentRegistry:
             register=RegisterAgent(uow, hasher, tokens, clock),
             authenticate=AuthenticateAgent(uow, hasher, tokens),
             heartbeat=RecordAgentHeartbeat(uow, clock, flush_interval=heartbeat_flush_seconds),
-            deregister=DeregisterAgent(uow, tokens),
+            deregister=DeregisterAgent(uow, tokens, clock),
             get=GetAgent(uow, clock),
             list_agents=ListAgents(uow, clock),
             update=UpdateAgent(uow, clock),

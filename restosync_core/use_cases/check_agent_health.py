@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from restosync_core.model.audit import NO_REQUEST, AuditEntry
 from restosync_core.policies.agent_health import StatusTransition, plan_transitions
 from restosync_core.ports.alerts import Alert, AlertSink, AlertType
 from restosync_core.ports.clock import Clock
@@ -40,12 +41,20 @@ class CheckAgentHealth:
         async with self._uow() as uow:
             agents = await uow.agents.all()
             recorded = await uow.agents.apply_transitions(plan_transitions(agents, now))
-            if recorded:
-                await uow.agents.log_events(
-                    "agent.status_changed",
-                    [(t.vendor_id, {"from": t.from_status.value, "to": t.to_status.value,
-                                    "lastSeenAt": t.last_seen_at.isoformat()}) for t in recorded],
-                )
+            await uow.audit_log.record_many(
+                [
+                    AuditEntry(
+                        action="agent.status_changed",
+                        entity_type="agent",
+                        entity_id=t.vendor_id,
+                        context=NO_REQUEST,
+                        created_at=now,
+                        details={"from": t.from_status.value, "to": t.to_status.value,
+                                 "lastSeenAt": t.last_seen_at.isoformat()},
+                    )
+                    for t in recorded
+                ]
+            )
         sent = 0
         for t in recorded:
             log.info("agent of vendor %s went from %s to %s", t.vendor_id, t.from_status, t.to_status)

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from restosync_core.errors import Unauthenticated
 from restosync_core.model.agents import AgentStatus
+from restosync_core.model.audit import NO_REQUEST, AuditEntry
 from restosync_core.model.ids import VendorId
 from restosync_core.policies.agent_identity import ensure_acts_for
 from restosync_core.ports.agents import Heartbeat, HeartbeatRecorded
@@ -91,13 +92,20 @@ class RecordAgentHeartbeat:
             recorded = await uow.agents.record_heartbeats(beats)
             back = [r for r in recorded if r.previous_status is not AgentStatus.ONLINE]
             if back:
-                await uow.agents.log_events(
-                    "agent.status_changed",
+                now = self._clock.now()
+                await uow.audit_log.record_many(
                     [
-                        (r.agent.vendor_id, {"from": r.previous_status.value, "to": AgentStatus.ONLINE.value,
-                                             "lastSeenAt": r.agent.last_seen_at.isoformat()})
+                        AuditEntry(
+                            action="agent.status_changed",
+                            entity_type="agent",
+                            entity_id=r.agent.vendor_id,
+                            context=NO_REQUEST,
+                            created_at=now,
+                            details={"from": r.previous_status.value, "to": AgentStatus.ONLINE.value,
+                                     "lastSeenAt": r.agent.last_seen_at.isoformat()},
+                        )
                         for r in back
-                    ],
+                    ]
                 )
         for r in back:
             log.info("agent of vendor %s is back online (was %s)", r.agent.vendor_id, r.previous_status)

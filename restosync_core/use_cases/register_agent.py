@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from restosync_core.errors import Conflict, Forbidden, ValidationFailed
 from restosync_core.model.agents import Agent
+from restosync_core.model.audit import NO_REQUEST, AuditEntry, RequestContext
 from restosync_core.model.ids import VendorId, is_valid_vendor_id
 from restosync_core.ports.agents import AgentTokenCache, NewRegistration, TokenHasher
 from restosync_core.ports.clock import Clock
@@ -70,7 +71,8 @@ class RegisterAgent:
         self._tokens = tokens
         self._clock = clock
 
-    async def __call__(self, reg: Registration) -> Registered:
+    async def __call__(self, reg: Registration, *, context: RequestContext = NO_REQUEST) -> Registered:
+        """``context``: the request that asked, for the audit log."""
         vendor_id = validate_registration(reg)
         async with self._uow() as uow:
             now = self._clock.now()
@@ -80,7 +82,16 @@ class RegisterAgent:
                 new = NewRegistration(vendor_id, reg.agent_url, hashed, reg.version, now)
                 agent = await uow.agents.insert(new)
                 if agent is not None:
-                    await uow.agents.log_events("agent.registered", [(vendor_id, {"agentUrl": reg.agent_url})])
+                    await uow.audit_log.record(
+                        AuditEntry(
+                            action="agent.registered",
+                            entity_type="agent",
+                            entity_id=vendor_id,
+                            context=context,
+                            created_at=now,
+                            details={"agentUrl": reg.agent_url},
+                        )
+                    )
                     log.info("agent of vendor %s registered", vendor_id)
                     return Registered(agent, created=True, token_replaced=False)
                 # Someone registered the same vendor a moment ago: treat it as existing.
@@ -91,7 +102,15 @@ class RegisterAgent:
             new = NewRegistration(vendor_id, reg.agent_url, hashed, reg.version, now)
             agent = await uow.agents.update_registration(new, token_replaced=replaced)
             if replaced:
-                await uow.agents.log_events("agent.token_replaced", [(vendor_id, {})])
+                await uow.audit_log.record(
+                    AuditEntry(
+                        action="agent.token_replaced",
+                        entity_type="agent",
+                        entity_id=vendor_id,
+                        context=context,
+                        created_at=now,
+                    )
+                )
                 await self._tokens.forget(vendor_id)  # fails -> nothing is committed
         if replaced:
             await self._tokens.forget(vendor_id)  # again: a verification may have raced the commit

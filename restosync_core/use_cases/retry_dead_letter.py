@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from restosync_core.errors import Conflict, NotFound
-from restosync_core.model.delivery import AuditEntry, RequestContext
+from restosync_core.model.audit import AuditEntry, RequestContext
 from restosync_core.model.ids import DeadLetterId
 from restosync_core.model.orders import DeadLetter, OrderStatus, SyncJobStatus
 from restosync_core.policies import retry

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from restosync_core.errors import NotFound, ValidationFailed
 from restosync_core.model.agents import Agent
+from restosync_core.model.audit import NO_REQUEST, AuditEntry, RequestContext
 from restosync_core.model.ids import VendorId
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
@@ -26,7 +27,10 @@ class UpdateAgent:
         self._uow = uow
         self._clock = clock
 
-    async def __call__(self, vendor_id: str, changes: AgentChanges) -> Agent:
+    async def __call__(
+        self, vendor_id: str, changes: AgentChanges, *, context: RequestContext = NO_REQUEST
+    ) -> Agent:
+        """``context``: the request that asked, for the audit log."""
         if changes.agent_url is None and changes.settings is None:
             raise ValidationFailed("nothing to change: send agentUrl and/or settings", path="$")
         if changes.agent_url is not None:
@@ -35,11 +39,19 @@ class UpdateAgent:
                 raise ValidationFailed("agentUrl must be an http(s) URL", path="$.agentUrl")
         vendor = VendorId(vendor_id)
         async with self._uow() as uow:
-            agent = await uow.agents.update(
-                vendor, agent_url=changes.agent_url, settings=changes.settings, at=self._clock.now()
-            )
+            now = self._clock.now()
+            agent = await uow.agents.update(vendor, agent_url=changes.agent_url, settings=changes.settings, at=now)
             if agent is None:
                 raise NotFound(f"no agent is registered for vendor {vendor_id}")
             changed = [k for k, v in (("agentUrl", changes.agent_url), ("settings", changes.settings)) if v is not None]
-            await uow.agents.log_events("agent.updated", [(vendor, {"changed": changed})])
+            await uow.audit_log.record(
+                AuditEntry(
+                    action="agent.updated",
+                    entity_type="agent",
+                    entity_id=vendor,
+                    context=context,
+                    created_at=now,
+                    details={"changed": changed},
+                )
+            )
         return as_of(agent, self._clock)

@@ -27,6 +27,7 @@ from restosync_http.guards import (
     services_of,
 )
 from restosync_http.rate_limit import ADMIN, HEARTBEAT, REGISTER, rate_limits
+from restosync_http.request_context import request_context
 
 AnyRequest = Request[Any, Any, Any]
 PageParam = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
@@ -66,7 +67,8 @@ class AgentController(Controller):
         ] = None,
     ) -> Response[AgentResponse]:
         registered = await services_of(request).agents.register(
-            Registration(data.vendor_id, data.agent_url, data.auth_token, data.version, current_token)
+            Registration(data.vendor_id, data.agent_url, data.auth_token, data.version, current_token),
+            context=request_context(request),
         )
         status = HTTP_201_CREATED if registered.created else HTTP_200_OK
         return Response(AgentResponse.of(registered.agent), status_code=status)
@@ -139,7 +141,7 @@ class AgentAdminController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def deregister(self, request: AnyRequest, vendor_id: VendorPath) -> None:
-        await services_of(request).agents.deregister(vendor_id)
+        await services_of(request).agents.deregister(vendor_id, context=request_context(request))
 
 
 class AdminAgentsController(Controller):
@@ -181,7 +183,7 @@ class AdminAgentsController(Controller):
         self, request: AnyRequest, vendor_id: VendorPath, data: JSONBody[UpdateAgentRequest]
     ) -> AgentResponse:
         agent = await services_of(request).agents.update(
-            vendor_id, AgentChanges(agent_url=data.agent_url, settings=data.settings)
+            vendor_id, AgentChanges(agent_url=data.agent_url, settings=data.settings), context=request_context(request)
         )
         return AgentResponse.of(agent)
 
@@ -193,4 +195,4 @@ class AdminAgentsController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def deregister(self, request: AnyRequest, vendor_id: VendorPath) -> None:
-        await services_of(request).agents.deregister(vendor_id)
+        await services_of(request).agents.deregister(vendor_id, context=request_context(request))

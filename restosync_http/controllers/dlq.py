@@ -9,27 +9,19 @@ from litestar import Controller, Request, get, post
 from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from restosync_core.model.delivery import RequestContext
 from restosync_core.model.ids import DeadLetterId, VendorId
 from restosync_core.model.pagination import MAX_LIMIT, PageRequest
 from restosync_http.dto.base import PageMeta, Paginated
 from restosync_http.dto.orders import DeadLetterResponse
 from restosync_http.guards import api_key_guard, services_of
 from restosync_http.rate_limit import ADMIN, rate_limits
+from restosync_http.request_context import request_context
 
 PageParam = Annotated[int, QueryParameter(ge=1, description="Page number, from 1.")]
 LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
 
 
 LetterIdPath = Annotated[UUID, PathParameter(description="The dead letter's id.")]
-
-def request_context(request: Request[Any, Any, Any]) -> RequestContext:
-    """Who asked, for the audit log."""
-    client = request.scope.get("client")
-    return RequestContext(
-        request_id=request.scope.get("state", {}).get("request_id"),
-        client_address=client[0] if client else None,
-    )
 
 
 class DeadLetterController(Controller):

@@ -70,6 +70,9 @@ class FakeUnitOfWork:
         from tests.fakes.orders import bind_order_repositories
 
         bind_order_repositories(self)
+        from tests.fakes.audit import FakeAuditLog
+
+        self.audit_log = FakeAuditLog(self.db)
 
     async def __aexit__(
         self,

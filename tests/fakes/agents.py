@@ -18,15 +18,13 @@ from restosync_core.ports.alerts import Alert
 from restosync_core.ports.rate_limit import RateCharge, RateDecision
 
 AGENTS = "agent_registry"
-AUDIT = "audit_log"
 
 
 class FakeAgentRepository:
-    """``db.tables['agent_registry']``: vendor id -> Agent; ``db.tables['audit_log']``: a list."""
+    """``db.tables['agent_registry']``: vendor id -> Agent (the audit log is ``tests.fakes.audit``)."""
 
     def __init__(self, db: Any) -> None:
         self._rows: dict[str, Agent] = db.table(AGENTS)
-        self._audit: list[dict[str, Any]] = db.table(AUDIT, list)
 
     async def get(self, vendor_id: VendorId) -> Agent | None:
         return self._rows.get(vendor_id)
@@ -121,10 +119,6 @@ class FakeAgentRepository:
             self._rows[t.vendor_id] = replace(agent, status=t.to_status, status_changed_at=t.at)
             applied.append(t)
         return applied
-
-    async def log_events(self, action: str, events: Sequence[tuple[VendorId, dict[str, object]]]) -> None:
-        for vendor_id, details in events:
-            self._audit.append({"action": action, "entity_id": vendor_id, "details": dict(details)})
 
 
 class FakeTokenHasher:

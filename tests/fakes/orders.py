@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from restosync_core.errors import AgentUnavailable, CircuitOpen, Conflict, DependencyUnavailable
-from restosync_core.model.delivery import AuditEntry, BreakerKey, BreakerStatus, SyncJobFilter
+from restosync_core.model.delivery import BreakerKey, BreakerStatus, SyncJobFilter
 from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId, VendorId
 from restosync_core.model.orders import DeadLetter, Order, OrderStatus, SyncJob, SyncJobStatus
 from restosync_core.model.pagination import Page, PageRequest
@@ -168,19 +168,10 @@ class FakeDeadLetterRepository:
         return len(hits)
 
 
-class FakeAuditLog:
-    def __init__(self, db: Any) -> None:
-        self.rows: list[AuditEntry] = db.table("audit_log", list)
-
-    async def record(self, entry: AuditEntry) -> None:
-        self.rows.append(entry)
-
-
 def bind_order_repositories(uow: Any) -> None:
     uow.orders = FakeOrderRepository(uow.db)
     uow.sync_jobs = FakeSyncJobRepository(uow.db)
     uow.dead_letters = FakeDeadLetterRepository(uow.db)
-    uow.audit_log = FakeAuditLog(uow.db)
 
 
 @dataclass

@@ -7,10 +7,12 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from restosync_core.model.audit import AuditEntry
 from restosync_core.use_cases.agent_registry import AgentRegistry
 from restosync_core.use_cases.register_agent import Registration
 from tests.fakes import FakeClock, FakeDatabase, FakeUnitOfWork
-from tests.fakes.agents import AGENTS, AUDIT, FakeAgentRepository, FakeAlertSink, FakeTokenCache, FakeTokenHasher
+from tests.fakes.agents import AGENTS, FakeAgentRepository, FakeAlertSink, FakeTokenCache, FakeTokenHasher
+from tests.fakes.audit import AUDIT, FakeAuditLog
 
 T = TypeVar("T")
 
@@ -20,10 +22,11 @@ URL = "https://agent.example/erp"
 
 
 class AgentsUnitOfWork(FakeUnitOfWork):
-    """The shared fake unit of work with only this area's repository (other areas' may be mid-change)."""
+    """The shared fake unit of work with only this area's repositories (other areas' may be mid-change)."""
 
     def _bind(self) -> None:
         self.agents = FakeAgentRepository(self.db)
+        self.audit_log = FakeAuditLog(self.db)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -55,7 +58,7 @@ class World:
         return self.db.table(AGENTS)
 
     @property
-    def audit(self) -> list[dict[str, Any]]:
+    def audit(self) -> list[AuditEntry]:
         return self.db.table(AUDIT, list)
 
     def register(self, vendor: str = "v1", token: str = TOKEN_A, *, url: str = URL, current: str | None = None) -> Any:

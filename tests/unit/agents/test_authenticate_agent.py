@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from restosync_core.errors import Unauthenticated
+from restosync_core.model.audit import AuditEntry, RequestContext
 from restosync_core.model.ids import VendorId
 from restosync_core.use_cases.authenticate_agent import AGENT_AUTH_FAILED
 from tests.fakes.agents import FakeTokenHasher
@@ -55,10 +56,15 @@ def test_deregistration_revokes_a_cached_token_at_once() -> None:
     world = World()
     world.register("v1", TOKEN_A)
     run(world.registry.authenticate("v1", TOKEN_A))
-    run(world.registry.deregister("v1"))
+    world.clock.advance(seconds=3)
+    context = RequestContext(request_id="req-9", client_address="192.0.2.7")
+    run(world.registry.deregister("v1", context=context))
     with pytest.raises(Unauthenticated):
         run(world.registry.authenticate("v1", TOKEN_A))
-    assert world.audit[-1]["action"] == "agent.deregistered"
+    assert world.audit[-1] == AuditEntry(
+        action="agent.deregistered", entity_type="agent", entity_id="v1", context=context,
+        created_at=world.clock.now(),
+    )
 
 
 def test_a_verification_racing_a_revocation_does_not_bring_the_token_back() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from restosync_core.model.agents import AgentStatus
+from restosync_core.model.audit import RequestContext
 from restosync_core.model.ids import VendorId
 from restosync_core.policies.agent_health import plan_transitions
 from restosync_core.ports.alerts import AlertType
@@ -36,7 +37,14 @@ def test_silence_moves_an_agent_to_degraded_then_offline_with_one_alert_and_a_he
 
     run(world.registry.heartbeat(V1))
     assert world.rows["v1"].status is AgentStatus.ONLINE
-    assert world.audit[-1]["details"]["from"] == "offline"
+    assert world.audit[-1].details["from"] == "offline"
+    changes = world.audit[1:]  # after agent.registered; system events, no request behind them
+    assert [(e.details["from"], e.details["to"]) for e in changes] == [
+        ("online", "degraded"), ("degraded", "offline"), ("offline", "online")
+    ]
+    assert {(e.action, e.entity_type, e.entity_id, e.context) for e in changes} == {
+        ("agent.status_changed", "agent", "v1", RequestContext())
+    }
 
     world.clock.advance(seconds=400)
     report = run(world.registry.check_health())

@@ -8,6 +8,7 @@ import pytest
 
 from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.agents import AgentStatus
+from restosync_core.model.audit import RequestContext
 from restosync_core.model.ids import VendorId
 from tests.unit.agents.helpers import TOKEN_A, World, run
 
@@ -138,4 +139,8 @@ def test_an_offline_agent_coming_back_through_the_buffer_is_logged_back_online()
 
     run(scenario())
     assert world.rows["v1"].status is AgentStatus.ONLINE
-    assert world.audit[-1]["details"]["from"] == "offline"
+    back = world.audit[-1]
+    assert (back.action, back.entity_id, back.details["from"], back.details["to"]) == (
+        "agent.status_changed", "v1", "offline", "online"
+    )
+    assert back.created_at == world.clock.now() and back.context == RequestContext()

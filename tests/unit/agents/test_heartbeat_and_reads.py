@@ -6,6 +6,7 @@ import pytest
 
 from restosync_core.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from restosync_core.model.agents import AgentStatus
+from restosync_core.model.audit import AuditEntry, RequestContext
 from restosync_core.model.ids import VendorId
 from restosync_core.model.pagination import PageRequest
 from restosync_core.use_cases.update_agent import AgentChanges
@@ -84,6 +85,25 @@ def test_an_admin_update_changes_url_and_settings_and_keeps_the_rest() -> None:
     after = run(world.registry.update("v1", AgentChanges(agent_url="https://moved.example/agent")))
     assert after.agent_url == "https://moved.example/agent" and after.settings == {"timeoutSeconds": 10}
     assert after.auth_token_hash == before.auth_token_hash and after.updated_at == world.clock.now()
+
+
+def test_an_admin_update_is_audited_with_what_changed_and_the_request_that_asked() -> None:
+    world = World()
+    world.register("v1", TOKEN_A)
+    world.clock.advance(seconds=5)
+    context = RequestContext(request_id="req-7", client_address="203.0.113.5")
+    changes = AgentChanges(agent_url="https://moved.example/agent", settings={"timeoutSeconds": 10})
+    run(world.registry.update("v1", changes, context=context))
+    assert world.audit[-1] == AuditEntry(
+        action="agent.updated",
+        entity_type="agent",
+        entity_id="v1",
+        context=context,
+        created_at=world.clock.now(),
+        details={"changed": ["agentUrl", "settings"]},
+    )
+    run(world.registry.update("v1", AgentChanges(settings={})))
+    assert world.audit[-1].details == {"changed": ["settings"]} and world.audit[-1].context == RequestContext()
 
 
 @pytest.mark.parametrize("changes", [AgentChanges(), AgentChanges(agent_url="mailto:x@example.com")])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from restosync_core.errors import Conflict, Forbidden, Unauthenticated, ValidationFailed
+from restosync_core.model.audit import AuditEntry, RequestContext
 from restosync_core.use_cases.register_agent import Registration
 from tests.unit.agents.helpers import TOKEN_A, TOKEN_B, URL, World, run
 
@@ -17,7 +18,39 @@ def test_a_new_vendor_is_registered_online_with_only_a_hash_of_its_token() -> No
     assert agent.status == "online" and agent.last_heartbeat_at == world.clock.now()
     assert TOKEN_A not in agent.auth_token_hash
     assert run(world.hasher.verify(TOKEN_A, agent.auth_token_hash))
-    assert world.audit[-1]["action"] == "agent.registered"
+    assert world.audit == [
+        AuditEntry(
+            action="agent.registered",
+            entity_type="agent",
+            entity_id="v1",
+            context=RequestContext(),
+            created_at=world.clock.now(),
+            details={"agentUrl": URL},
+        )
+    ]
+
+
+def test_a_registration_and_a_token_replacement_are_audited_with_the_request_that_asked() -> None:
+    world = World()
+    first = RequestContext(request_id="req-1", client_address="10.0.0.1")
+    run(world.registry.register(Registration("v1", URL, TOKEN_A), context=first))
+    world.clock.advance(seconds=5)
+    second = RequestContext(request_id="req-2", client_address="10.0.0.2")
+    run(world.registry.register(Registration("v1", URL, TOKEN_B, current_token=TOKEN_A), context=second))
+    assert [(e.action, e.entity_type, e.entity_id, e.context) for e in world.audit] == [
+        ("agent.registered", "agent", "v1", first),
+        ("agent.token_replaced", "agent", "v1", second),
+    ]
+    assert world.audit[-1].created_at == world.clock.now() and world.audit[-1].details == {}
+    stored_hash = world.rows["v1"].auth_token_hash
+    assert not any(secret in repr(world.audit) for secret in (TOKEN_A, TOKEN_B, stored_hash))
+
+
+def test_re_registering_with_the_same_token_writes_no_audit_entry() -> None:
+    world = World()
+    world.register("v1", TOKEN_A)
+    world.register("v1", TOKEN_A, url="https://moved.example/agent")
+    assert [e.action for e in world.audit] == ["agent.registered"]
 
 
 def test_registering_again_with_the_same_token_updates_url_and_version_in_place() -> None:

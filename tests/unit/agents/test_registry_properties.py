@@ -61,5 +61,7 @@ def test_any_sequence_keeps_one_row_per_registered_vendor_and_never_stores_a_tok
         assert len({agent.id for agent in world.rows.values()}) == len(world.rows)
         stored = _stored_text(world)
         assert not any(t in stored for t in TOKENS)
+        audited = repr(world.audit)
+        assert not any(agent.auth_token_hash in audited for agent in world.rows.values())
         for vendor, token in expected.items():
             assert run(world.registry.authenticate(vendor, token)) == vendor

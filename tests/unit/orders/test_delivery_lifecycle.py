@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from restosync_core.errors import Conflict, ValidationFailed
-from restosync_core.model.delivery import DeliveryOutcome, RequestContext
+from restosync_core.model.audit import RequestContext
+from restosync_core.model.delivery import DeliveryOutcome
 from restosync_core.model.orders import OrderStatus, SyncJobStatus
 from restosync_core.model.pagination import PageRequest
 from tests.unit.orders.world import AGENT_URL, VENDOR, World, an_order, run
