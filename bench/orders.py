@@ -67,6 +67,48 @@ class Figures:
     p50_ms: float
     p99_ms: float
     per_second: float
+    cpu_ms: dict[str, float] | None = None
+    """CPU per job during the burst (user + system, from /proc), by process kind."""
+
+    def cpu_line(self) -> str:
+        if not self.cpu_ms:
+            return "n/a"
+        parts = "  ".join(f"{kind} {ms:.2f}" for kind, ms in self.cpu_ms.items())
+        return f"{sum(self.cpu_ms.values()):.2f} ms/job ({parts})"
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_kind(workers_root: int | None) -> dict[str, float]:
+    """CPU seconds so far of the workers (the pool and its children), Redis, PostgreSQL and this process."""
+    totals = {"workers": 0.0, "redis": 0.0, "postgres": 0.0, "bench (fake agent, enqueue)": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        ppid, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+        pid = int(entry)
+        if workers_root is not None and workers_root in (pid, ppid):
+            totals["workers"] += cpu
+        elif comm.startswith("redis-server"):
+            totals["redis"] += cpu
+        elif comm.startswith("postgres"):
+            totals["postgres"] += cpu
+        elif pid == os.getpid():
+            totals["bench (fake agent, enqueue)"] += cpu
+    return totals
+
+
+def cpu_per_job(before: dict[str, float], after: dict[str, float], jobs: int) -> dict[str, float]:
+    return {kind: (after[kind] - before[kind]) * 1000 / jobs for kind in before}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -134,17 +176,20 @@ class Bench:
             assert job.started_at is not None and job.enqueued_at is not None
             if i >= 0:
                 latencies.append((job.started_at - job.enqueued_at).total_seconds() * 1000)
-        started = time.perf_counter()
+        cpu_before = cpu_by_kind(self._workers_root())
         jobs = [self.queue.enqueue(NOOP, result_ttl=600) for _ in range(BURST)]
         last = jobs[-1]
         wait_for(
             lambda: all(self.redis.hget(j.key, "status") == b"finished" for j in (last, *jobs[::50])), 120, "the burst"
         )
         wait_for(lambda: self.queue.count == 0 and self._running() == 0, 120, "the burst to drain")
+        cpu = cpu_per_job(cpu_before, cpu_by_kind(self._workers_root()), BURST)
         ended = max(JsonJob.fetch(j.id, connection=self.redis).ended_at for j in jobs)  # type: ignore[type-var]
         elapsed = (ended.replace(tzinfo=UTC).timestamp() - self._epoch_of(jobs[0])) or 1e-9
-        del started
-        return Figures(pct(latencies, 0.5), pct(latencies, 0.99), BURST / elapsed)
+        return Figures(pct(latencies, 0.5), pct(latencies, 0.99), BURST / elapsed, cpu)
+
+    def _workers_root(self) -> int | None:
+        return self.worker.pid if self.worker is not None else None
 
     def _running(self) -> int:
         return int(self.queue.started_job_registry.count)
@@ -179,13 +224,16 @@ class Bench:
             await place_held(self._order(f"T-{n}"))
         queue = services.orders.queue
         assert isinstance(queue, RqJobQueue)
+        cpu_before = cpu_by_kind(self._workers_root())
         t0 = time.perf_counter()
         for job_id, due in held.wakes:
             queue.wake_delivery_now(job_id, due)
         while self.agent.order_count < received + BURST:  # noqa: ASYNC110
             await asyncio.sleep(0.002)
         elapsed = self.agent.orders_received()[-1].at - t0
-        figures = Figures(pct(latencies, 0.5), pct(latencies, 0.99), BURST / elapsed)
+        await asyncio.sleep(0.2)  # the last deliveries' outcome writes
+        cpu = cpu_per_job(cpu_before, cpu_by_kind(self._workers_root()), BURST)
+        figures = Figures(pct(latencies, 0.5), pct(latencies, 0.99), BURST / elapsed, cpu)
         return figures, pct(with_placing, 0.5), await self.agent_own_ms()
 
     async def agent_own_ms(self) -> float:
@@ -247,6 +295,8 @@ def run(argv: list[str] | None = None) -> bool:
     print(f"   order -> agent      placed->received p50 {orders.p50_ms:7.2f} ms  p99 {orders.p99_ms:7.2f} ms"
           f"   {orders.per_second:7.0f} orders/s")
     print(f"   (counting the placing transaction too: p50 {with_placing_ms:.2f} ms)")
+    print(f"   CPU per bare job during its burst: {bare.cpu_line()}")
+    print(f"   CPU per order during its burst:    {orders.cpu_line()}")
     print(f"   p50 latency  {orders.p50_ms:.2f} ms <= {latency_goal:.2f} ms (2 x bare + agent {agent_ms:.2f} ms): "
           f"{'MET' if latency_ok else 'NOT MET'}")
     print(f"   throughput   {orders.per_second:.0f}/s >= {throughput_goal:.0f}/s (0.5 x bare): "
