@@ -56,17 +56,27 @@ T = TypeVar("T")
 RECORD_TTL_SECONDS = 7 * 24 * 3600
 """A breaker nobody called for a week is forgotten (it would be closed with an empty window anyway)."""
 COUNT_CALLS = """
-for i = 3, #ARGV, 2 do
-  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+local oldest = tonumber(ARGV[3])
+for i = 4, #ARGV, 2 do
+  if tonumber(string.match(ARGV[i], '^[^:]+')) >= oldest then
+    redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
 end
-if #ARGV > 2 then
+if #ARGV > 3 then
+  for _, name in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if tonumber(string.match(name, '^[^:]+')) < oldest then
+      redis.call('HDEL', KEYS[1], name)
+    end
+  end
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   redis.call('SADD', KEYS[2], ARGV[2])
 end
 return redis.call('GET', KEYS[3])
 """
-"""Add counts to the window (``<slice>:s`` / ``<slice>:f`` -> n), keep the breaker in the index, answer its
-state: one round trip. ``KEYS``: window, index, state; ``ARGV``: window TTL (ms), index member, field/count pairs."""
+"""Add counts to the window (``<slice>:s`` / ``<slice>:f`` -> n) and drop its slices older than the window (a
+breaker called without pause would otherwise grow a field per slice forever), keep the breaker in the index,
+answer its state: one round trip. ``KEYS``: window, index, state; ``ARGV``: window TTL (ms), index member,
+oldest slice start to keep, field/count pairs."""
 CLOSED_ADMISSION = policy.Admission(allowed=True, probe=False, retry_at=None, record=BreakerRecord())
 _AIO_STATE = {
     BreakerState.CLOSED: aiobreaker.CircuitBreakerState.CLOSED,
@@ -225,7 +235,10 @@ class RedisCircuitBreaker:
         counts = self._pending.pop(key, {})
         if failure is not None:
             counts[failure] = counts.get(failure, 0) + 1
-        args: list[Any] = [int(self.policy.window_seconds * 2000) + 1000, str(key)]
+        now = self.clock.now().timestamp()
+        # The window's oldest slice still counts (``policy.rolled``); half a slice less absorbs float rounding.
+        oldest = now - now % self.policy.slice_seconds - self.policy.window_seconds - self.policy.slice_seconds / 2
+        args: list[Any] = [int(self.policy.window_seconds * 2000) + 1000, str(key), repr(oldest)]
         for field_name, count in counts.items():
             args += [field_name, count]
         try:

@@ -189,3 +189,27 @@ def test_good_calls_are_counted_in_batches_and_failures_at_once_with_them(order_
     assert seen["a failure"] == (6, 1), "a failure is counted at once, with the good calls before it"
     assert seen["flushed"] == (7, 1)
     assert seen["flushed twice"] == (7, 1)
+
+
+async def _long_traffic(settings: Settings) -> dict[str, Any]:
+    clock = FakeClock()
+    client = make_async_redis(settings.redis_url)
+    breaker = RedisCircuitBreaker(client, settings.redis_prefix, BreakerPolicy(), clock, state_refresh_seconds=0)
+    seen: dict[str, Any] = {}
+    try:
+        for _ in range(120):  # two minutes of calls, one every half second
+            await breaker.call(KEY, _ok)
+            clock.advance(seconds=0.5)
+        seen["fields"] = await client.hlen(f"{settings.redis_prefix}:breaker-window:{KEY}")
+        seen["status"] = (await breaker.status())[0]
+    finally:
+        await client.aclose()
+    return seen
+
+
+def test_the_shared_window_keeps_only_the_slices_of_the_window(order_settings: Settings) -> None:
+    seen = asyncio.run(_long_traffic(order_settings))
+    # 10 s of 1 s slices (+ the current one): not one field per slice since the breaker's first call.
+    assert seen["fields"] <= 12
+    assert seen["status"].state is BreakerState.CLOSED
+    assert seen["status"].successes == 20  # the last 10 s, two calls a second
