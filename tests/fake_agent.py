@@ -59,6 +59,7 @@ class FakeAgent:
         self._callback: tuple[str, str, str] | None = None
         self.callbacks_paused = False
         self._orders = 0
+        self._placeholder: socket.socket | None = None
         """While True, accepted orders get no callback (as if the agent crashed after accepting)."""
         self._http = httpx.Client(timeout=10.0)
         self._callback_threads: list[threading.Thread] = []
@@ -77,22 +78,38 @@ class FakeAgent:
             return
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
+        failed: list[BaseException] = []
 
         def serve() -> None:
             asyncio.set_event_loop(self._loop)
-            self._server = self._loop.run_until_complete(
-                self._loop.create_server(lambda: _AgentProtocol(self), "127.0.0.1", self.port, reuse_address=True)
-            )
+            assert self._loop is not None
+            try:
+                if self._placeholder is not None:  # give the port back to the server
+                    self._placeholder.close()
+                    self._placeholder = None
+                self._server = self._loop.run_until_complete(
+                    self._loop.create_server(lambda: _AgentProtocol(self), "127.0.0.1", self.port, reuse_address=True)
+                )
+            except BaseException as exc:
+                failed.append(exc)
+                ready.set()
+                return
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             self._loop.run_forever()
 
         self._thread = threading.Thread(target=serve, daemon=True)
         self._thread.start()
-        ready.wait(10)
+        if not ready.wait(10) or failed:
+            raise RuntimeError(f"the fake agent could not listen on port {self.port}: {failed}")
 
     def down(self) -> None:
-        """Stop listening and drop every open connection: calls are refused at the TCP level."""
+        """Stop listening and drop every open connection: calls are refused at the TCP level.
+
+        The port stays bound (a socket that does not listen: connections to it are refused),
+        so that no other process on the machine takes it as an ephemeral port meanwhile and
+        ``up()`` can listen on it again.
+        """
         if self._server is None:
             return
         loop, server = self._loop, self._server
@@ -100,9 +117,13 @@ class FakeAgent:
 
         def close() -> None:
             server.close()
+            placeholder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            placeholder.bind(("127.0.0.1", self.port))
+            self._placeholder = placeholder
             for transport in list(self._transports):
                 transport.abort()
-            loop.stop()
+            loop.call_soon(loop.stop)  # after the aborted connections' sockets are closed (also call_soon)
 
         loop.call_soon_threadsafe(close)
         if self._thread is not None:
@@ -129,6 +150,9 @@ class FakeAgent:
     def stop(self) -> None:
         self._release.set()
         self.down()
+        if self._placeholder is not None:
+            self._placeholder.close()
+            self._placeholder = None
         for t in self._callback_threads:
             t.join(timeout=5)
         self._http.close()

@@ -13,6 +13,9 @@ def test_a_cron_task_runs_when_free_and_is_skipped_while_another_run_holds_its_l
     with psycopg.connect(worker.settings.database_url, autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s)", (lock_key("sweep-sync-jobs"),))
         assert worker.runtime.run(run_task("sweep-sync-jobs", worker.services)) == "skipped"
+        # Released here, synchronously: closing the connection would release it only once the server
+        # has processed the disconnection, which under load can come after the next line.
+        other.execute("SELECT pg_advisory_unlock(%s)", (lock_key("sweep-sync-jobs"),))
     assert worker.runtime.run(run_task("sweep-sync-jobs", worker.services)) == 0
 
 
