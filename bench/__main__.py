@@ -1,6 +1,9 @@
 """``make bench``: run every benchmark part (or those named) and print figures next to their baselines.
 
-Usage: python -m bench [agents] [ingest] [orders]
+Usage: python -m bench [agents] [ingest] [orders] [--fork]
+
+Options (``--...``) are left for the parts to read from ``sys.argv``: ``--fork`` makes the
+orders part also measure the bare job on RQ's forking worker.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ PARTS = ["agents", "ingest", "orders"]
 
 
 def main(argv: list[str]) -> int:
-    wanted = argv or PARTS
+    wanted = [a for a in argv if not a.startswith("--")] or PARTS
     unknown = [p for p in wanted if p not in PARTS]
     if unknown:
         print(f"unknown benchmark part(s): {', '.join(unknown)}; known: {', '.join(PARTS)}")
