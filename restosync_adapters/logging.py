@@ -39,7 +39,10 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not _configured:
         structlog.configure(
-            processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+            # filter_by_level first: a disabled level costs a level check, not the whole chain.
+            processors=[
+                structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter
+            ],
             logger_factory=structlog.stdlib.LoggerFactory(),
             wrapper_class=structlog.stdlib.BoundLogger,
             cache_logger_on_first_use=True,
