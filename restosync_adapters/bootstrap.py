@@ -88,11 +88,20 @@ class Services:
                 log.exception("error while stopping")
 
 
-def bootstrap(settings: Settings | None = None, *, pool_size: int | None = None, **overrides: Any) -> Services:
-    """Build the real services from ``settings`` (default: the environment); ``overrides`` replace parts."""
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    pool_size: int | None = None,
+    synchronous_commit: bool = True,
+    **overrides: Any,
+) -> Services:
+    """Build the real services from ``settings`` (default: the environment); ``overrides`` replace parts.
+
+    ``synchronous_commit=False`` only for processes whose every write is redone if lost (workers).
+    """
     settings = settings or Settings.from_env()
     pool = overrides.pop("pool", None) or make_pool(
-        settings.database_url, max_size=pool_size or settings.db_pool_size
+        settings.database_url, max_size=pool_size or settings.db_pool_size, synchronous_commit=synchronous_commit
     )
     redis = overrides.pop("redis", None) or make_async_redis(settings.redis_url)
 

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from restosync_adapters.bootstrap import Services, bootstrap
-from restosync_adapters.postgres.pool import make_pool
 from restosync_adapters.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,12 +73,7 @@ def start(settings: Settings | None = None, **overrides: Any) -> Runtime:
     global _current
     if _current is None:
         settings = settings or Settings.from_env()
-        if "pool" not in overrides:
-            overrides["pool"] = make_pool(
-                settings.database_url,
-                max_size=settings.db_pool_size,
-                synchronous_commit=settings.worker_synchronous_commit,
-            )
+        overrides.setdefault("synchronous_commit", settings.worker_synchronous_commit)
         _current = Runtime(bootstrap(settings, **overrides))
     return _current
 
