@@ -14,7 +14,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from restosync_adapters.redis.clients import make_async_redis
 
-
 HELLO_REPLY = b"%3\r\n$6\r\nserver\r\n$5\r\nredis\r\n$5\r\nproto\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"
 
 
