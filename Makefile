@@ -3,15 +3,30 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 
-.PHONY: install run test test-fast lint bench bench-agents bench-ingest bench-orders migrate clean
+.PHONY: install lock run test test-fast lint bench bench-agents bench-ingest bench-orders migrate clean
 
-# Create the virtualenv and install the project with its dev tools, again whenever pyproject changes.
-$(STAMP): pyproject.toml
+# Create the virtualenv and install the project with its dev tools at the versions of requirements.lock
+# (again whenever pyproject.toml or the lock changes). No build isolation: the build backend comes from
+# the lock too, so nothing unpinned is fetched.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) pip setuptools wheel
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(LOCK) --no-build-isolation -e '.[dev]'
 	@touch $(STAMP)
+
+# Upgrade on purpose: the newest versions pyproject.toml's ranges allow today, written to requirements.lock.
+# Then run `make test` (and `make bench`) before committing the new lock.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+	.venv-lock/bin/python -m pip install --quiet '.[dev]'
+	{ sed -n '/^#/p' $(LOCK); .venv-lock/bin/python -m pip freeze --all --exclude-editable \
+	  | grep -v '^restosync[ =]' | sort -f; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf .venv-lock build
 
 install: $(STAMP)
 
