@@ -31,8 +31,10 @@ FAST = {
 
 
 @pytest.fixture
-def order_settings(clean_db: str, redis_ns: str) -> Settings:
-    return make_settings(clean_db, redis_ns, **FAST)
+def order_settings(request: pytest.FixtureRequest, clean_db: str, redis_ns: str) -> Settings:
+    """FAST, plus what a test's ``@pytest.mark.settings(NAME="value")`` adds."""
+    marker = request.node.get_closest_marker("settings")
+    return make_settings(clean_db, redis_ns, **{**FAST, **(marker.kwargs if marker else {})})
 
 
 @pytest.fixture

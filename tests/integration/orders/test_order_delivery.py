@@ -6,6 +6,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
 from restosync_adapters.settings import Settings
@@ -97,6 +98,10 @@ def _breaker_status_from_another_process(settings: Settings) -> str:
     return out.stdout.strip()
 
 
+# Every failed attempt counts in the breaker's window however slowly a loaded machine runs them, and
+# the breaker stays open long enough for another process to start and read it; the retry then waits
+# for the half-open probe (a poll with a deadline, not a timed assertion).
+@pytest.mark.settings(BREAKER_WINDOW_SECONDS="600", BREAKER_RESET_TIMEOUT_SECONDS="10")
 def test_agent_down_opens_the_breaker_for_everyone_the_job_dies_and_a_dlq_retry_completes_it(
     api: Client, agent: FakeAgent, worker: Worker, order_settings: Settings
 ) -> None:
