@@ -7,12 +7,19 @@ HTTP/1.1 with h11 (the parser httpcore uses) on asyncio streams, keeps idle
 connections per origin, and answers with an ordinary ``httpx.Response``. The
 client above it builds ``httpx.Request`` objects and maps httpx's exceptions to
 our own, so any httpx transport (``httpx.MockTransport`` in a test) fits under it.
+
+Before it opens a connection the transport resolves the agent's host itself
+(``getaddrinfo`` in the loop's executor) and refuses, without connecting, when
+any address it resolves to is denied by the ``AgentUrlPolicy``; it then connects
+to the vetted address, so a DNS answer that changes in between cannot redirect it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import logging
 import select
 import socket
 import ssl
@@ -25,6 +32,9 @@ import httpx
 
 from restosync_core.errors import AgentUnavailable
 from restosync_core.model.ids import SyncJobId
+from restosync_core.policies.agent_url import AgentUrlPolicy
+
+log = logging.getLogger(__name__)
 
 CREATE_ORDER_PATH = "/sync/create-order"
 USER_AGENT = "restosync"
@@ -33,6 +43,10 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 READ_CHUNK = 64 * 1024
 
 Origin = tuple[str, str, int]
+
+
+class AgentAddressDenied(httpx.ConnectError):
+    """The agent's host is, or resolves to, an address the URL policy denies: nothing was connected."""
 
 
 class _Connection:
@@ -75,7 +89,9 @@ class AgentTransport(httpx.AsyncBaseTransport):
     (``ConnectError``, ``ConnectTimeout``, ``WriteError``, ``ReadTimeout``,
     ``ReadError``, ``RemoteProtocolError``). A connection goes back to the pool only
     after a complete exchange that both sides may continue; an exchange cut short
-    (an error, a timeout, a cancelled task) closes it.
+    (an error, a timeout, a cancelled task) closes it. A host that is, or resolves
+    to, an address ``url_policy`` denies raises ``AgentAddressDenied`` (a
+    ``ConnectError``) before any connection is made.
     """
 
     def __init__(
@@ -85,8 +101,10 @@ class AgentTransport(httpx.AsyncBaseTransport):
         max_keepalive_per_origin: int = 20,
         keepalive_expiry: float = 5.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        url_policy: AgentUrlPolicy | None = None,
     ) -> None:
         self._ssl_context = ssl_context
+        self.url_policy = url_policy or AgentUrlPolicy()
         self.max_keepalive = max_keepalive_per_origin
         self.keepalive_expiry = keepalive_expiry
         self.max_response_bytes = max_response_bytes
@@ -146,9 +164,8 @@ class AgentTransport(httpx.AsyncBaseTransport):
         tls = self._ssl() if scheme == "https" else None
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, ssl=tls, server_hostname=host if tls else None, limit=READ_CHUNK
-                )
+                addresses = await self._allowed_addresses(host, port, request)
+                reader, writer = await self._open(addresses, host, port, tls)
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout} s", request=request) from exc
         except (OSError, ssl.SSLError) as exc:
@@ -157,6 +174,41 @@ class AgentTransport(httpx.AsyncBaseTransport):
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return _Connection(reader, writer)
+
+    async def _allowed_addresses(self, host: str, port: int, request: httpx.Request) -> list[str]:
+        """Every address ``host`` resolves to, or ``AgentAddressDenied`` when the policy denies one."""
+        policy = self.url_policy
+        if host.lower().rstrip(".") in policy.denied_hostnames:
+            raise AgentAddressDenied(f"{host} is a cloud metadata service: not connecting", request=request)
+        try:
+            addresses = [str(ipaddress.ip_address(host))]  # a literal: nothing to resolve
+        except ValueError:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for address in addresses:
+            denied = policy.denied_address(address)
+            if denied is not None:
+                shown = host if host == address else f"{host} resolves to {address}, which"
+                raise AgentAddressDenied(
+                    f"{shown} is in a denied network ({denied}; AGENT_URL_DENIED_NETWORKS): not connecting",
+                    request=request,
+                )
+        return addresses
+
+    @staticmethod
+    async def _open(
+        addresses: list[str], host: str, port: int, tls: ssl.SSLContext | None
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect to the first vetted address that answers (TLS still checks ``host``'s certificate)."""
+        error: OSError | None = None
+        for address in addresses:
+            try:
+                return await asyncio.open_connection(
+                    address, port, ssl=tls, server_hostname=host if tls else None, limit=READ_CHUNK
+                )
+            except OSError as exc:
+                error = exc
+        raise error or OSError(f"{host} resolved to no address")
 
     async def _exchange(
         self, connection: _Connection, request: httpx.Request, timeouts: dict[str, Any]
@@ -237,11 +289,17 @@ class HttpxAgentClient:
     """
 
     def __init__(
-        self, token: str, *, timeout_seconds: float, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        token: str,
+        *,
+        timeout_seconds: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+        url_policy: AgentUrlPolicy | None = None,
     ) -> None:
+        """``url_policy``: the networks the default transport refuses to connect to."""
         self.token = token
         self.timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 5.0))
-        self.transport = transport or AgentTransport()
+        self.transport = transport or AgentTransport(url_policy=url_policy)
         self._extensions = {"timeout": self.timeout.as_dict()}
         self._urls: dict[str, httpx.URL] = {}
 
@@ -269,6 +327,9 @@ class HttpxAgentClient:
                 await response.aread()
             finally:
                 await response.aclose()
+        except AgentAddressDenied as exc:
+            log.warning("refused to call the agent at %s for sync job %s: %s", agent_url, job_id, exc)
+            raise AgentUnavailable(f"the agent's address is denied: {exc}", permanent=True) from exc
         except httpx.TimeoutException as exc:
             raise AgentUnavailable(f"the agent did not answer in time ({type(exc).__name__}: {exc})") from exc
         except httpx.HTTPError as exc:

@@ -162,6 +162,7 @@ def bootstrap(
         or RedisAgentTokenCache(redis, settings.redis_prefix, settings.agent_secret, settings.agent_token_cache_ttl),
         alerts=services.alerts,
         heartbeat_flush_seconds=settings.agent_heartbeat_flush_seconds,
+        agent_url_policy=settings.agent_url_policy,
     )
     services._on_stop.append(services.agents.heartbeat.close)  # runs before the pool closes
     # --- end agents

@@ -8,6 +8,14 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from restosync_core.policies.agent_url import (
+    DEFAULT_DENIED_NETWORKS,
+    PRODUCTION_DENIED_NETWORKS,
+    AgentUrlPolicy,
+    Network,
+    parse_networks,
+)
+
 DEV_AGENT_SECRET = "dev-only-agent-secret-not-for-production"  # noqa: S105 - marked, refused in production
 DEV_API_SECRET = "dev-only-api-secret-not-for-production-000"  # noqa: S105 - marked, refused in production
 MIN_API_SECRET_LENGTH = 32
@@ -113,6 +121,12 @@ class Settings:
         "AGENT_HEARTBEAT_FLUSH_SECONDS", 1.0, _non_negative_float,
         doc="heartbeats are written in one batch per interval per API process; 0 writes each one at once",
     )
+    agent_url_denied_networks: tuple[Network, ...] | None = _env(
+        "AGENT_URL_DENIED_NETWORKS", None, parse_networks,
+        doc="CIDR networks an agentUrl may not point at (checked at registration and again, resolved, "
+        "before each connection); 'none' denies nothing. Unset: link-local, cloud metadata, unspecified, "
+        "multicast and broadcast, plus loopback and private ranges when ENV=production",
+    )
     # --- mappings: ERP code resolution cache and admin seed (REQ-4).
     mapping_cache_ttl_seconds: int = _env("MAPPING_CACHE_TTL_SECONDS", 300, _positive_int)
     mapping_cache_max_entries: int = _env("MAPPING_CACHE_MAX_ENTRIES", 10_000, _positive_int)
@@ -159,6 +173,17 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def denied_agent_networks(self) -> tuple[Network, ...]:
+        """``AGENT_URL_DENIED_NETWORKS``, or its default for this ``ENV``."""
+        if self.agent_url_denied_networks is not None:
+            return self.agent_url_denied_networks
+        return PRODUCTION_DENIED_NETWORKS if self.is_production else DEFAULT_DENIED_NETWORKS
+
+    @property
+    def agent_url_policy(self) -> AgentUrlPolicy:
+        return AgentUrlPolicy(denied_networks=self.denied_agent_networks)
 
     @property
     def cors_origins(self) -> list[str]:

@@ -88,15 +88,17 @@ class AgentUnavailable(TransientError):
 
     code = "agent_unavailable"
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, permanent: bool = False) -> None:
         super().__init__(message, detail={"statusCode": status_code} if status_code else None)
         self.status_code = status_code
+        self._permanent = permanent
 
     @property
     def permanent(self) -> bool:
-        """A 4xx other than 408/429 says the request itself is bad: no retry will help."""
+        """No retry will help: a 4xx other than 408/429 (the request itself is bad), or a call the
+        client refused to make (``permanent=True``, e.g. the agent's host is in a denied network)."""
         code = self.status_code
-        return code is not None and 400 <= code < 500 and code not in (408, 429)
+        return self._permanent or (code is not None and 400 <= code < 500 and code not in (408, 429))
 
 
 class CircuitOpen(TransientError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from restosync_core.policies.agent_url import AgentUrlPolicy
 from restosync_core.ports.agents import AgentTokenCache, TokenHasher
 from restosync_core.ports.alerts import AlertSink
 from restosync_core.ports.clock import Clock
@@ -39,15 +40,18 @@ class AgentRegistry:
         alerts: AlertSink,
         *,
         heartbeat_flush_seconds: float = 0.0,
+        agent_url_policy: AgentUrlPolicy | None = None,
     ) -> AgentRegistry:
-        """``heartbeat_flush_seconds`` > 0 coalesces heartbeats into one write per interval."""
+        """``heartbeat_flush_seconds`` > 0 coalesces heartbeats into one write per interval;
+        ``agent_url_policy`` decides which agent URLs may be registered (default: ``AgentUrlPolicy()``)."""
+        url_policy = agent_url_policy or AgentUrlPolicy()
         return cls(
-            register=RegisterAgent(uow, hasher, tokens, clock),
+            register=RegisterAgent(uow, hasher, tokens, clock, url_policy),
             authenticate=AuthenticateAgent(uow, hasher, tokens),
             heartbeat=RecordAgentHeartbeat(uow, clock, flush_interval=heartbeat_flush_seconds),
             deregister=DeregisterAgent(uow, tokens, clock),
             get=GetAgent(uow, clock),
             list_agents=ListAgents(uow, clock),
-            update=UpdateAgent(uow, clock),
+            update=UpdateAgent(uow, clock, url_policy),
             check_health=CheckAgentHealth(uow, clock, alerts),
         )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from restosync_core.errors import Conflict, Forbidden, ValidationFailed
 from restosync_core.model.agents import Agent
 from restosync_core.model.audit import NO_REQUEST, AuditEntry, RequestContext
 from restosync_core.model.ids import VendorId, is_valid_vendor_id
+from restosync_core.policies.agent_url import AgentUrlPolicy
 from restosync_core.ports.agents import AgentTokenCache, NewRegistration, TokenHasher
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 
 MIN_TOKEN_LENGTH = 32
 MAX_TOKEN_LENGTH = 1024
-MAX_URL_LENGTH = 2048
 MAX_VERSION_LENGTH = 64
 
 
@@ -39,12 +38,10 @@ class Registered:
     token_replaced: bool
 
 
-def validate_registration(reg: Registration) -> VendorId:
+def validate_registration(reg: Registration, url_policy: AgentUrlPolicy) -> VendorId:
     if not is_valid_vendor_id(reg.vendor_id):
         raise ValidationFailed("vendorId must be 1-64 characters of [A-Za-z0-9._-]", path="$.vendorId")
-    parts = urlsplit(reg.agent_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(reg.agent_url) > MAX_URL_LENGTH:
-        raise ValidationFailed("agentUrl must be an http(s) URL", path="$.agentUrl")
+    url_policy.check(reg.agent_url)
     if not MIN_TOKEN_LENGTH <= len(reg.auth_token) <= MAX_TOKEN_LENGTH:
         raise ValidationFailed(
             f"authToken must be {MIN_TOKEN_LENGTH}-{MAX_TOKEN_LENGTH} characters", path="$.authToken"
@@ -60,20 +57,27 @@ class RegisterAgent:
     Holding only the shared secret is enough to register a *new* vendor, never to
     change an existing one: that needs the current token, either as ``authToken``
     (same token: URL and version may change) or as ``current_token`` (the token is
-    replaced). Otherwise 409, and an admin deregisters first.
+    replaced). Otherwise 409, and an admin deregisters first. A re-registration
+    without ``version`` keeps the stored one. ``agentUrl`` must pass ``url_policy``.
     """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, hasher: TokenHasher, tokens: AgentTokenCache, clock: Clock
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: TokenHasher,
+        tokens: AgentTokenCache,
+        clock: Clock,
+        url_policy: AgentUrlPolicy | None = None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
+        self._url_policy = url_policy or AgentUrlPolicy()
 
     async def __call__(self, reg: Registration, *, context: RequestContext = NO_REQUEST) -> Registered:
         """``context``: the request that asked, for the audit log."""
-        vendor_id = validate_registration(reg)
+        vendor_id = validate_registration(reg, self._url_policy)
         async with self._uow() as uow:
             now = self._clock.now()
             existing = await uow.agents.get_for_update(vendor_id)
@@ -99,7 +103,8 @@ class RegisterAgent:
                 assert existing is not None
             replaced = await self._prove_ownership(existing, reg)
             hashed = await self._hasher.hash(reg.auth_token) if replaced else existing.auth_token_hash
-            new = NewRegistration(vendor_id, reg.agent_url, hashed, reg.version, now)
+            version = existing.version if reg.version is None else reg.version
+            new = NewRegistration(vendor_id, reg.agent_url, hashed, version, now)
             agent = await uow.agents.update_registration(new, token_replaced=replaced)
             if replaced:
                 await uow.audit_log.record(

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from restosync_core.errors import NotFound, ValidationFailed
 from restosync_core.model.agents import Agent
 from restosync_core.model.audit import NO_REQUEST, AuditEntry, RequestContext
 from restosync_core.model.ids import VendorId
+from restosync_core.policies.agent_url import AgentUrlPolicy
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 from restosync_core.use_cases.get_agent import as_of
-from restosync_core.use_cases.register_agent import MAX_URL_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +22,12 @@ class AgentChanges:
 
 
 class UpdateAgent:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """``agentUrl`` must pass ``url_policy``, the same rule as registration."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, url_policy: AgentUrlPolicy | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._url_policy = url_policy or AgentUrlPolicy()
 
     async def __call__(
         self, vendor_id: str, changes: AgentChanges, *, context: RequestContext = NO_REQUEST
@@ -34,9 +36,7 @@ class UpdateAgent:
         if changes.agent_url is None and changes.settings is None:
             raise ValidationFailed("nothing to change: send agentUrl and/or settings", path="$")
         if changes.agent_url is not None:
-            parts = urlsplit(changes.agent_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname or len(changes.agent_url) > MAX_URL_LENGTH:
-                raise ValidationFailed("agentUrl must be an http(s) URL", path="$.agentUrl")
+            self._url_policy.check(changes.agent_url)
         vendor = VendorId(vendor_id)
         async with self._uow() as uow:
             now = self._clock.now()
