@@ -31,9 +31,10 @@ RETURNING {_COLUMNS}
 """
 
 # In SET, column references read the row as it was, so the CASE sees the old status.
+# A re-registration that sends no version keeps the stored one.
 _UPDATE_REGISTRATION = f"""
 UPDATE agent_registry
-SET agent_url = %(agent_url)s, auth_token_hash = %(hash)s, version = %(version)s,
+SET agent_url = %(agent_url)s, auth_token_hash = %(hash)s, version = COALESCE(%(version)s, version),
     last_heartbeat_at = %(at)s, updated_at = %(at)s,
     status_changed_at = CASE WHEN status <> 'online' THEN %(at)s ELSE status_changed_at END,
     status = 'online'
