@@ -25,6 +25,7 @@ from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 from restosync_core.use_cases.deliver_order import DeliverOrder
 from restosync_core.use_cases.handle_order_callback import HandleOrderCallback
 from restosync_core.use_cases.place_order import PlaceOrder
+from restosync_core.use_cases.reset_circuit_breaker import ResetCircuitBreaker
 from restosync_core.use_cases.resolve_dead_letter import ResolveDeadLetter
 from restosync_core.use_cases.retry_dead_letter import RetryDeadLetter
 from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
@@ -72,6 +73,7 @@ class OrderServices:
     sync_jobs: ViewSyncJobs
     view_orders: ViewOrders
     breaker: CircuitBreaker
+    reset_breaker: ResetCircuitBreaker
     queue: JobQueue
     agent_client: AgentClient
     directory: AgentDirectory
@@ -106,7 +108,7 @@ def build_order_services(
         state_refresh_seconds=settings.breaker_state_refresh_ms / 1000,
     )
     agent_client = agent_client or HttpxAgentClient(
-        settings.agent_secret, timeout_seconds=settings.agent_timeout_seconds
+        settings.agent_secret, timeout_seconds=settings.agent_timeout_seconds, url_policy=settings.agent_url_policy
     )
     directory = directory or PgAgentDirectory(pool)
     return OrderServices(
@@ -122,6 +124,7 @@ def build_order_services(
         sync_jobs=ViewSyncJobs(uow),
         view_orders=ViewOrders(uow),
         breaker=breaker,
+        reset_breaker=ResetCircuitBreaker(uow, breaker),
         queue=queue,
         agent_client=agent_client,
         directory=directory,

@@ -36,11 +36,12 @@ class CircuitBreakerController(Controller):
         "/reset",
         operation_id="resetCircuitBreaker",
         summary="Force a breaker closed",
-        description="Body `{vendorId, apiType}` (apiType defaults to `orders`). The window starts empty.",
+        description="Body `{vendorId, apiType}` (apiType defaults to `orders`). The window starts empty. "
+        "404 when the vendor has no registered agent and the breaker has no state.",
         status_code=HTTP_200_OK,
     )
     async def reset(
         self, request: Request[Any, Any, Any], data: JSONBody[ResetBreakerRequest]
     ) -> BreakerStatusResponse:
         key = BreakerKey(VendorId(data.vendor_id), data.api_type)
-        return BreakerStatusResponse.of(await services_of(request).orders.breaker.reset(key))
+        return BreakerStatusResponse.of(await services_of(request).orders.reset_breaker(key))
