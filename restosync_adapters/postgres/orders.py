@@ -355,7 +355,8 @@ class PgAgentDirectory:
     """Where each vendor's agent listens, read from ``agent_registry`` and remembered a few seconds.
 
     A worker delivering a burst of one vendor's orders asks once, not once per order;
-    a changed agent URL is used within ``ttl_seconds``.
+    a changed agent URL is used within ``ttl_seconds``. A vendor without an agent is
+    not remembered (a delivery that finds none dead-letters its job).
     """
 
     def __init__(self, pool: AsyncConnectionPool, *, ttl_seconds: float = 5.0) -> None:
@@ -374,7 +375,9 @@ class PgAgentDirectory:
                 row = await cur.fetchone()
         except (psycopg.OperationalError, TimeoutError) as exc:
             raise DependencyUnavailable("the database is unavailable") from exc
-        url = str(row["agent_url"]) if row else None
+        if row is None:
+            return None  # not remembered: "no agent" dead-letters a job, so it is always asked afresh
+        url = str(row["agent_url"])
         if len(self._known) > 10_000:
             self._known.clear()
         self._known[vendor_id] = (now, url)

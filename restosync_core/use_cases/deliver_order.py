@@ -1,7 +1,8 @@
 """Deliver an order to its vendor's agent: claim the job, call through the breaker, record the outcome.
 
 The claim (a conditional update in the database) makes a duplicate wake-up do
-nothing. The call happens outside any transaction. The outcome is written only
+nothing. A vendor with no registered agent any more dead-letters the job at
+once. The call happens outside any transaction. The outcome is written only
 if this worker still holds the claim: a callback that arrived meanwhile, or a
 worker that took over an expired claim, wins.
 """
@@ -75,7 +76,14 @@ class DeliverOrder:
     async def _call_agent(self, job: SyncJob) -> None:
         url = await self.directory.agent_url(job.vendor_id)
         if url is None:
-            raise AgentUnavailable(f"no agent is registered for vendor {job.vendor_id}")
+            # Its agent was deregistered after the order was placed. Retrying would hand the order
+            # to whoever registers this vendor id next: dead-letter it now, for an admin to decide.
+            log.warning("sync job %s: vendor %s has no registered agent; dead-lettering it", job.id, job.vendor_id)
+            raise AgentUnavailable(
+                f"no agent is registered for vendor {job.vendor_id} (deregistered after the order was placed); "
+                "not retried: retry this dead letter once the vendor's own agent is registered again",
+                permanent=True,
+            )
 
         async def call() -> None:
             await self.agents.create_order(

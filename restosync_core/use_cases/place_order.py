@@ -1,4 +1,8 @@
-"""Place an order: the order, its lines and its pending sync job in one transaction; then wake a worker."""
+"""Place an order: the order, its lines and its pending sync job in one transaction; then wake a worker.
+
+Only for a vendor with a registered agent: an order nobody can receive is refused
+(409) rather than retried into the dead letters.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from restosync_core.errors import ValidationFailed
+from restosync_core.errors import Conflict, ValidationFailed
 from restosync_core.model.delivery import ORDER_SYNC_JOB_TYPE, NewOrder, PlacedOrder
 from restosync_core.model.ids import OrderId, SyncJobId, is_valid_vendor_id
 from restosync_core.model.orders import Order, OrderLine, OrderStatus, SyncJob, SyncJobStatus
@@ -93,6 +97,11 @@ class PlaceOrder:
         )
         job = new_sync_job(order, now, self.policy)
         async with self.uow() as uow:
+            if await uow.agents.get(new.vendor_id) is None:
+                raise Conflict(
+                    f"no agent is registered for vendor {new.vendor_id}: "
+                    "its orders cannot be delivered until the vendor's agent registers"
+                )
             await uow.orders.add(order)
             await uow.sync_jobs.add(job)
         await wake_or_leave_to_sweeper(self.queue, job.id, now)

@@ -68,6 +68,7 @@ def test_an_order_reaches_the_agent_once_with_its_key_and_the_callback_sets_its_
 
 
 def test_placing_an_order_twice_is_a_conflict_and_a_bad_order_is_refused(api: Client) -> None:
+    register_agent(api, "vendor-1")
     _place(api, "vendor-1", "N-1")
     again = api.post("/api/orders", json=order_body("vendor-1", "N-1"), headers=admin(api))
     assert again.status_code == 409
@@ -192,6 +193,7 @@ def test_placing_orders_is_not_held_to_the_admin_rate_limit_but_admin_reads_are(
 
     settings = make_settings(clean_db, redis_ns, RATE_LIMIT_ADMIN_PER_MIN="3", RATE_LIMIT_GLOBAL_PER_MIN="1000")
     with TestClient(create_app(bootstrap(settings))) as api:
+        register_agent(api, "vendor-1")
         placed = [_place(api, "vendor-1", f"R-{i}") for i in range(5)]
         codes = [api.get(f"/api/orders/{placed[0]['id']}", headers=admin(api)).status_code for _ in range(4)]
     assert len(placed) == 5

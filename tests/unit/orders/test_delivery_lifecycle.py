@@ -113,14 +113,6 @@ def test_timeouts_408_and_429_are_retried_but_another_4xx_is_refused_for_good() 
     assert len(w.db.tables["dead_letters"]) == 1
 
 
-def test_a_vendor_without_an_agent_spends_attempts_like_an_agent_that_is_down() -> None:
-    w = World()
-    w.directory.urls.clear()
-    placed = run(w.place(an_order()))
-    assert w.deliver(placed.sync_job_id) is DeliveryOutcome.RETRY_SCHEDULED
-    assert "no agent" in (w.job(placed.sync_job_id).last_error or "")
-
-
 def test_an_open_breaker_defers_the_job_to_its_half_open_time_without_spending_an_attempt() -> None:
     w = World()
     jobs = [run(w.place(an_order(f"A-{i}"))).sync_job_id for i in range(6)]

@@ -12,6 +12,7 @@ from restosync_core.model.ids import SyncJobId, VendorId
 from restosync_core.model.orders import SyncJob
 from restosync_core.policies.breaker import BreakerPolicy
 from restosync_core.policies.retry import RetryPolicy
+from restosync_core.ports.agents import NewRegistration
 from restosync_core.use_cases.deliver_order import DeliverOrder
 from restosync_core.use_cases.handle_order_callback import HandleOrderCallback
 from restosync_core.use_cases.place_order import PlaceOrder
@@ -21,6 +22,7 @@ from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
 from restosync_core.use_cases.view_dead_letters import ViewDeadLetters
 from restosync_core.use_cases.view_sync_jobs import ViewSyncJobs
 from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
+from tests.fakes.agents import AGENTS, FakeAgentRepository
 from tests.fakes.orders import (
     FakeAgentClient,
     FakeAgentDirectory,
@@ -66,6 +68,16 @@ class World:
         self.letters = ViewDeadLetters(uow)
         self.jobs_view = ViewSyncJobs(uow)
         self.uow = uow
+        self.register_agent()
+
+    def register_agent(self, vendor: str = VENDOR, url: str = AGENT_URL) -> None:
+        """The vendor's agent row (orders are only placed for a registered vendor) and where it listens."""
+        run(FakeAgentRepository(self.db).insert(NewRegistration(VendorId(vendor), url, "hash", None, self.clock.now())))
+        self.directory.urls[vendor] = url
+
+    def deregister_agent(self, vendor: str = VENDOR) -> None:
+        self.db.table(AGENTS).pop(vendor, None)
+        self.directory.urls.pop(vendor, None)
 
     def deliverer(self, worker: str = "w1") -> DeliverOrder:
         return DeliverOrder(
