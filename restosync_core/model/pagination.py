@@ -1,4 +1,8 @@
-"""Pagination shared by every list (REQ-14): ``?page=&limit=`` with a maximum of 100."""
+"""Pagination shared by every list (REQ-14): ``?page=&limit=``, limit at most 100, page at most 1,000,000.
+
+The one place both bounds are checked; the HTTP shell builds a ``PageRequest``
+from the query string and lets this refuse what is out of range.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+MAX_PAGE = 1_000_000
+"""Far beyond any list we hold, and small enough that ``(page - 1) * limit`` stays an ordinary SQL bigint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +26,10 @@ class PageRequest:
     limit: int = DEFAULT_LIMIT
 
     def __post_init__(self) -> None:
-        if self.page < 1:
-            raise ValidationFailed("page must be 1 or more", path="$.page")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise ValidationFailed(f"page must be between 1 and {MAX_PAGE}", path="page")
         if not 1 <= self.limit <= MAX_LIMIT:
-            raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", path="$.limit")
+            raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", path="limit")
 
     @property
     def offset(self) -> int:

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from restosync_core.model.pagination import MAX_LIMIT, PageRequest
+from restosync_core.model.pagination import PageRequest
 from restosync_core.use_cases.register_agent import Registration
 from restosync_core.use_cases.update_agent import AgentChanges
 from restosync_http.dto.agents import (
@@ -18,7 +18,7 @@ from restosync_http.dto.agents import (
     RegisterAgentRequest,
     UpdateAgentRequest,
 )
-from restosync_http.dto.base import PageMeta, Paginated
+from restosync_http.dto.base import Paginated
 from restosync_http.guards import (
     agent_guard,
     api_key_guard,
@@ -26,12 +26,11 @@ from restosync_http.guards import (
     registration_guard,
     services_of,
 )
+from restosync_http.pagination import PAGINATION, Paging, paginated
 from restosync_http.rate_limit import ADMIN, HEARTBEAT, REGISTER, rate_limits
 from restosync_http.request_context import request_context
 
 AnyRequest = Request[Any, Any, Any]
-PageParam = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
-LimitParam = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
 VendorPath = Annotated[str, Parameter(description="The vendor id the agent is registered for.")]
 
 
@@ -96,12 +95,8 @@ class AgentController(Controller):
         return HeartbeatResponse(vendor_id=ack.vendor_id, status=ack.status.value, received_at=ack.received_at)
 
 
-async def _list(request: AnyRequest, page: int, limit: int) -> Paginated[AgentResponse]:
-    found = await services_of(request).agents.list_agents(PageRequest(page, limit))
-    return Paginated(
-        data=[AgentResponse.of(a) for a in found.items],
-        meta=PageMeta(page=found.page, limit=found.limit, total=found.total, total_pages=found.total_pages),
-    )
+async def _list(request: AnyRequest, paging: PageRequest) -> Paginated[AgentResponse]:
+    return paginated(await services_of(request).agents.list_agents(paging), AgentResponse.of)
 
 
 class AgentAdminController(Controller):
@@ -112,6 +107,7 @@ class AgentAdminController(Controller):
     guards = [api_key_guard]
     opt = rate_limits(ADMIN)
     security = [{"ApiKey": []}]
+    dependencies = PAGINATION
 
     @get(
         "/",
@@ -119,10 +115,8 @@ class AgentAdminController(Controller):
         summary="List agents with their health",
         description="Paginated, ordered by vendor id; each status is computed as of now.",
     )
-    async def list_agents(
-        self, request: AnyRequest, page: PageParam = 1, limit: LimitParam = 50
-    ) -> Paginated[AgentResponse]:
-        return await _list(request, page, limit)
+    async def list_agents(self, request: AnyRequest, paging: Paging) -> Paginated[AgentResponse]:
+        return await _list(request, paging)
 
     @get(
         "/{vendor_id:str}",
@@ -152,6 +146,7 @@ class AdminAgentsController(Controller):
     guards = [api_key_guard]
     opt = rate_limits(ADMIN)
     security = [{"ApiKey": []}]
+    dependencies = PAGINATION
 
     @get(
         "/",
@@ -159,10 +154,8 @@ class AdminAgentsController(Controller):
         summary="List agents with their health",
         description="Paginated, ordered by vendor id; each status is computed as of now.",
     )
-    async def list_agents(
-        self, request: AnyRequest, page: PageParam = 1, limit: LimitParam = 50
-    ) -> Paginated[AgentResponse]:
-        return await _list(request, page, limit)
+    async def list_agents(self, request: AnyRequest, paging: Paging) -> Paginated[AgentResponse]:
+        return await _list(request, paging)
 
     @get(
         "/{vendor_id:str}",

@@ -10,16 +10,12 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from restosync_core.model.ids import DeadLetterId, VendorId
-from restosync_core.model.pagination import MAX_LIMIT, PageRequest
-from restosync_http.dto.base import PageMeta, Paginated
+from restosync_http.dto.base import Paginated
 from restosync_http.dto.orders import DeadLetterResponse
 from restosync_http.guards import api_key_guard, services_of
+from restosync_http.pagination import PAGINATION, Paging, paginated
 from restosync_http.rate_limit import ADMIN, rate_limits
 from restosync_http.request_context import request_context
-
-PageParam = Annotated[int, QueryParameter(ge=1, description="Page number, from 1.")]
-LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
-
 
 LetterIdPath = Annotated[UUID, PathParameter(description="The dead letter's id.")]
 
@@ -30,6 +26,7 @@ class DeadLetterController(Controller):
     guards = [api_key_guard]
     security = [{"ApiKey": []}]
     opt = rate_limits(ADMIN)
+    dependencies = PAGINATION
 
     @get(
         "/",
@@ -40,17 +37,13 @@ class DeadLetterController(Controller):
     async def list_letters(
         self,
         request: Request[Any, Any, Any],
-        page: PageParam = 1,
-        limit: LimitParam = 50,
+        paging: Paging,
         vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
     ) -> Paginated[DeadLetterResponse]:
         result = await services_of(request).orders.dead_letters.unresolved(
-            PageRequest(page, limit), VendorId(vendor_id) if vendor_id else None
+            paging, VendorId(vendor_id) if vendor_id else None
         )
-        return Paginated(
-            data=[DeadLetterResponse.of(d) for d in result.items],
-            meta=PageMeta(page=result.page, limit=result.limit, total=result.total, total_pages=result.total_pages),
-        )
+        return paginated(result, DeadLetterResponse.of)
 
     @get(
         "/{letter_id:uuid}",

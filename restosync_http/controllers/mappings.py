@@ -12,7 +12,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from restosync_core.errors import ValidationFailed
 from restosync_core.model.ids import MappingId, VendorId
 from restosync_core.model.mappings import MappingType
-from restosync_core.model.pagination import MAX_LIMIT, PageRequest
 from restosync_core.ports.mappings import MappingFilter
 from restosync_core.use_cases.create_mapping import create_mapping
 from restosync_core.use_cases.delete_mapping import delete_mapping
@@ -20,15 +19,14 @@ from restosync_core.use_cases.get_mapping import get_mapping
 from restosync_core.use_cases.list_mappings import list_mappings
 from restosync_core.use_cases.seed_mappings import seed_mappings
 from restosync_core.use_cases.update_mapping import update_mapping
-from restosync_http.dto.base import PageMeta, Paginated
+from restosync_http.dto.base import Paginated
 from restosync_http.dto.mappings import MappingRequest, MappingResponse, SeedRequest, SeedResponse
 from restosync_http.guards import api_key_guard, services_of
+from restosync_http.pagination import PAGINATION, Paging, paginated
 from restosync_http.rate_limit import ADMIN, rate_limits
 
 AnyRequest = Request[Any, Any, Any]
 MappingIdPath = Annotated[UUID, PathParameter(description="The mapping's id.")]
-PageParam = Annotated[int, QueryParameter(ge=1, description="Page number, from 1.")]
-LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
 
 _WRITE_NOTE = (
     " Every process's resolver cache (API and workers) sees the change on its next lookup; "
@@ -41,6 +39,7 @@ class MappingsController(Controller):
     tags = ["admin", "mappings"]
     guards = [api_key_guard]
     opt = rate_limits(ADMIN)
+    dependencies = PAGINATION
     security = [{"ApiKey": []}]
 
     @get(
@@ -55,6 +54,7 @@ class MappingsController(Controller):
     async def list_mappings(
         self,
         request: AnyRequest,
+        paging: Paging,
         vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
         type_: Annotated[MappingType | None, QueryParameter(name="type", description="Only this type.")] = None,
         mapping_type: Annotated[
@@ -63,8 +63,6 @@ class MappingsController(Controller):
         is_active: Annotated[
             bool | None, QueryParameter(name="isActive", description="Only active or inactive.")
         ] = None,
-        page: PageParam = 1,
-        limit: LimitParam = 50,
     ) -> Paginated[MappingResponse]:
         if type_ and mapping_type and type_ != mapping_type:
             raise ValidationFailed("type and mappingType disagree; give one of them", path="mappingType")
@@ -73,11 +71,8 @@ class MappingsController(Controller):
             mapping_type=type_ or mapping_type,
             is_active=is_active,
         )
-        found = await list_mappings(where, PageRequest(page, limit), uow=services_of(request).uow)
-        return Paginated(
-            data=[MappingResponse.of(m) for m in found.items],
-            meta=PageMeta(page=found.page, limit=found.limit, total=found.total, total_pages=found.total_pages),
-        )
+        found = await list_mappings(where, paging, uow=services_of(request).uow)
+        return paginated(found, MappingResponse.of)
 
     @get(
         "/{mapping_id:uuid}",

@@ -11,15 +11,11 @@ from litestar.params import PathParameter, QueryParameter
 from restosync_core.model.delivery import SyncJobFilter
 from restosync_core.model.ids import SyncJobId, VendorId
 from restosync_core.model.orders import SyncJobStatus
-from restosync_core.model.pagination import MAX_LIMIT, PageRequest
-from restosync_http.dto.base import PageMeta, Paginated
+from restosync_http.dto.base import Paginated
 from restosync_http.dto.orders import SyncJobResponse, SyncStatusResponse
 from restosync_http.guards import api_key_guard, services_of
+from restosync_http.pagination import PAGINATION, Paging, paginated
 from restosync_http.rate_limit import ADMIN, rate_limits
-
-PageParam = Annotated[int, QueryParameter(ge=1, description="Page number, from 1.")]
-LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")]
-
 
 JobIdPath = Annotated[UUID, PathParameter(description="The sync job's id (the Idempotency-Key).")]
 
@@ -29,6 +25,7 @@ class SyncJobsController(Controller):
     guards = [api_key_guard]
     security = [{"ApiKey": []}]
     opt = rate_limits(ADMIN)
+    dependencies = PAGINATION
 
     @get(
         "/sync-jobs",
@@ -39,18 +36,14 @@ class SyncJobsController(Controller):
     async def list_jobs(
         self,
         request: Request[Any, Any, Any],
-        page: PageParam = 1,
-        limit: LimitParam = 50,
+        paging: Paging,
         vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
         status: Annotated[SyncJobStatus | None, QueryParameter(description="Only jobs in this status.")] = None,
     ) -> Paginated[SyncJobResponse]:
         result = await services_of(request).orders.sync_jobs.page(
-            SyncJobFilter(VendorId(vendor_id) if vendor_id else None, status), PageRequest(page, limit)
+            SyncJobFilter(VendorId(vendor_id) if vendor_id else None, status), paging
         )
-        return Paginated(
-            data=[SyncJobResponse.of(j) for j in result.items],
-            meta=PageMeta(page=result.page, limit=result.limit, total=result.total, total_pages=result.total_pages),
-        )
+        return paginated(result, SyncJobResponse.of)
 
     @get(
         "/sync-jobs/{job_id:uuid}",
