@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, Receive, Scope, Send
 
 from restosync_adapters.bootstrap import Services
+from restosync_http.dto.base import RawJsonPlugin
 from restosync_http.errors import EXCEPTION_HANDLERS
 from restosync_http.middleware import with_request_context
 from restosync_http.rate_limit import RateLimitMiddleware
@@ -28,7 +29,7 @@ class RestosyncApp(Litestar):
     """Litestar, with request ids and security headers on every answer, errors included."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
-        await with_request_context(scope, receive, send, super().__call__)
+        await with_request_context(scope, receive, send, super().__call__, self.cors_config)
 
 
 def _openapi(enabled: bool) -> OpenAPIConfig | None:
@@ -93,6 +94,8 @@ def create_app(
         openapi_config=_openapi(settings.swagger_enabled),
         request_max_body_size=MAX_BODY_BYTES,
         middleware=[RateLimitMiddleware],
+        plugins=[RawJsonPlugin()],
+        return_dto=None,  # answers are msgspec structs, encoded as they are
         logging_config=None,
         debug=False,
     )

@@ -1,4 +1,10 @@
-"""One function mapping every error to RFC 9457 problem details; no stack trace or SQL ever leaks."""
+"""One function mapping every error to RFC 9457 problem details; no stack trace or SQL ever leaks.
+
+This is the only place that spells a problem ``type``: ``PROBLEM_TYPE_BASE`` plus
+a kebab-case code (``https://restosync.dev/problems/validation-failed``). A core
+error's code (``not_found``) and a Litestar exception's status (404) lead to the
+same URI, so a client sees one type per kind of error whoever raised it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from restosync_http.dto.base import Problem
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://restosync.dev/problems/"
 
 STATUS_BY_ERROR: list[tuple[type[core.RestosyncError], int]] = [
     (core.ValidationFailed, 400),
@@ -27,6 +34,20 @@ STATUS_BY_ERROR: list[tuple[type[core.RestosyncError], int]] = [
     (core.ClientError, 400),
     (core.TransientError, 503),
 ]
+
+CODE_BY_STATUS = {
+    400: core.ValidationFailed.code,
+    401: core.Unauthenticated.code,
+    403: core.Forbidden.code,
+    404: core.NotFound.code,
+    405: "method_not_allowed",
+    409: core.Conflict.code,
+    413: core.PayloadTooLarge.code,
+    429: core.RateLimited.code,
+    500: "internal_error",
+    503: "service_unavailable",
+}
+"""The code of an error known only by its status (Litestar's own exceptions): the core's code for that status."""
 
 TITLES = {
     400: "Bad Request",
@@ -42,6 +63,33 @@ TITLES = {
 }
 
 
+def problem_type(code: str) -> str:
+    """The problem ``type`` URI of an error code, in kebab case whatever the code's spelling."""
+    return PROBLEM_TYPE_BASE + code.lower().replace("_", "-").replace(" ", "-")
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None,
+    request_id: str | None,
+    code: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> Problem:
+    """The problem details of an error: the one builder of every error body, inside Litestar or outside."""
+    title = TITLES.get(status, "Error")
+    return Problem(
+        type=problem_type(code or CODE_BY_STATUS.get(status, title)),
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        request_id=request_id,
+        errors=errors,
+    )
+
+
 def problem_response(
     request: Request[Any, Any, Any],
     status: int,
@@ -51,17 +99,15 @@ def problem_response(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Problem]:
-    title = TITLES.get(status, "Error")
-    problem = Problem(
-        type=f"https://restosync.dev/problems/{code or title.lower().replace(' ', '-')}",
-        title=title,
-        status=status,
-        detail=detail,
+    body = problem(
+        status,
+        detail,
         instance=request.url.path,
         request_id=request.scope.get("state", {}).get("request_id"),
+        code=code,
         errors=errors,
     )
-    return Response(problem, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _status_of(exc: core.RestosyncError) -> int:
@@ -86,7 +132,8 @@ def restosync_error_handler(request: Request[Any, Any, Any], exc: Exception) -> 
         errors = [{"path": exc.path, "message": exc.message}]
     elif exc.detail:
         errors = [exc.detail]
-    return problem_response(request, status, exc.message, code=exc.code, errors=errors, headers=headers)
+    code = exc.code if exc.code != core.RestosyncError.code else None  # a bare ClientError: named by its status
+    return problem_response(request, status, exc.message, code=code, errors=errors, headers=headers)
 
 
 def _json_path(key: str) -> str:

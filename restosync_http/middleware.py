@@ -1,7 +1,10 @@
 """Around every request: a request id, security headers and one access-log line.
 
 This runs outside Litestar's routing, so 404s, 405s, 413s, 429s and errors
-get the same headers and ids as any other response (REQ-13.1, REQ-13.5).
+get the same headers and ids as any other response (REQ-13.1, REQ-13.5). It
+also refuses, as problem details, what Litestar would answer in its own format
+or let through to PostgreSQL: a CORS preflight from an origin (or asking for a
+method or header) we do not allow, and a NUL character in the path or query.
 """
 
 from __future__ import annotations
@@ -10,11 +13,17 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
+import msgspec
 import structlog
+from litestar.config.cors import CORSConfig
+from litestar.constants import DEFAULT_ALLOWED_CORS_HEADERS
+from litestar.datastructures import Headers
 from litestar.types import Message, Receive, Scope, Send
 
 from restosync_adapters.logging import bind_context, clear_context
+from restosync_http.errors import PROBLEM_JSON, problem
 
 access_log = structlog.get_logger("restosync.access")
 
@@ -58,7 +67,70 @@ def client_address(scope: Scope) -> str | None:
     return client[0] if client else None
 
 
-async def with_request_context(scope: Scope, receive: Receive, send: Send, app: Any) -> None:
+def preflight_refusal(cors: CORSConfig | None, scope: Scope) -> str | None:
+    """Why a CORS preflight is refused (Litestar's own rules), or None when it is not one or is allowed."""
+    if cors is None or scope["method"] != "OPTIONS":
+        return None
+    headers = Headers.from_scope(scope)
+    origin = headers.get("origin")
+    if not origin:
+        return None
+    method = headers.get("access-control-request-method")
+    if not cors.is_origin_allowed(origin):
+        return f"CORS preflight refused: the origin {origin} is not allowed"
+    if not cors.is_allow_all_methods and method and method not in cors.allow_methods:
+        return f"CORS preflight refused: the method {method} is not allowed"
+    if not cors.is_allow_all_headers:
+        allowed = {h.lower() for h in cors.allow_headers} | {h.lower() for h in DEFAULT_ALLOWED_CORS_HEADERS}
+        asked = [h.strip() for h in headers.get("access-control-request-headers", "").split(",") if h.strip()]
+        refused = [h for h in asked if h.lower() not in allowed]
+        if refused:
+            return f"CORS preflight refused: the header(s) {', '.join(refused)} are not allowed"
+    return None
+
+
+def nul_in_url(scope: Scope) -> str | None:
+    """The name of the path or query parameter holding a NUL (PostgreSQL text cannot store one), or None."""
+    if "\x00" in scope["path"]:
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in key or "\x00" in value:
+                return key.replace("\x00", "") or "query"
+        return "query"
+    return None
+
+
+def _refusal(scope: Scope, cors: CORSConfig | None) -> tuple[str, str, list[dict[str, Any]]] | None:
+    """(code, detail, errors) of a request refused before routing, or None."""
+    if reason := preflight_refusal(cors, scope):
+        return "cors_refused", reason, []
+    if where := nul_in_url(scope):
+        message = "the path may not contain NUL (%00)" if where == "path" else f"{where} may not contain NUL (%00)"
+        source = "path" if where == "path" else "query"
+        return "validation_failed", message, [{"path": where, "source": source, "message": message}]
+    return None
+
+
+async def _send_problem(
+    scope: Scope, send: Send, request_id: str, code: str, detail: str, errors: list[dict[str, Any]]
+) -> None:
+    """A 400 problem answered before Litestar sees the request (the caller's ``send`` adds the headers)."""
+    body = msgspec.json.encode(
+        problem(400, detail, instance=scope["path"], request_id=request_id, code=code, errors=errors or None)
+    )
+    await send({
+        "type": "http.response.start",
+        "status": 400,
+        "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+async def with_request_context(
+    scope: Scope, receive: Receive, send: Send, app: Any, cors: CORSConfig | None = None
+) -> None:
     """Call ``app`` with a request id bound to the logs and the headers added to the answer."""
     if scope["type"] != "http":
         await app(scope, receive, send)
@@ -84,7 +156,11 @@ async def with_request_context(scope: Scope, receive: Receive, send: Send, app: 
         await send(message)
 
     try:
-        await app(scope, receive, send_with_headers)
+        refusal = _refusal(scope, cors)
+        if refusal:
+            await _send_problem(scope, send_with_headers, request_id, *refusal)
+        else:
+            await app(scope, receive, send_with_headers)
     finally:
         access_log.info(
             "request",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from litestar import Controller, Request, post
 from litestar.params import JSONBody
@@ -35,7 +34,7 @@ class CallbackController(Controller):
     )
     async def report(self, request: Request[Any, Any, Any], data: JSONBody[CallbackRequest]) -> CallbackResponse:
         callback = AgentCallback(
-            job_id=SyncJobId(UUID(data.job_id)),
+            job_id=SyncJobId(data.job_id),
             status=CallbackStatus(data.status),
             erp_reference=data.erp_reference,
             error=data.error,

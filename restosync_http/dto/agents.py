@@ -7,8 +7,14 @@ from typing import Annotated, Any
 
 import msgspec
 
+from restosync_core.errors import ValidationFailed
 from restosync_core.model.agents import Agent
 from restosync_http.dto.base import Dto
+
+MAX_SETTINGS_DEPTH = 8
+"""``settings`` is an object whose values nest at most this many levels (the object itself is level 1)."""
+MAX_SETTINGS_BYTES = 64 * 1024
+"""``settings`` takes at most this many bytes once encoded as compact JSON (64 KiB)."""
 
 VendorIdField = Annotated[
     str,
@@ -56,8 +62,43 @@ class UpdateAgentRequest(Dto):
     agent_url: AgentUrlField | None = None
     settings: Annotated[
         dict[str, Any] | None,
-        msgspec.Meta(description="Free-form agent settings (JSON object); replaces the stored settings."),
+        msgspec.Meta(
+            description=(
+                "Free-form agent settings (JSON object); replaces the stored settings. "
+                f"At most {MAX_SETTINGS_DEPTH} levels deep and {MAX_SETTINGS_BYTES // 1024} KiB encoded."
+            )
+        ),
     ] = None
+
+    def check(self) -> None:
+        if self.settings is not None:
+            check_settings(self.settings)
+
+
+def settings_depth(settings: dict[str, Any]) -> int:
+    """How many levels of objects and arrays ``settings`` holds, itself included (no recursion)."""
+    deepest = 0
+    stack: list[tuple[int, Any]] = [(1, settings)]
+    while stack:
+        depth, value = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_SETTINGS_DEPTH:
+            break  # already too deep: no need to measure how much
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((depth + 1, child) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """400 naming ``$.settings`` and the limit when the settings nest too deep or are too large."""
+    if settings_depth(settings) > MAX_SETTINGS_DEPTH:
+        raise ValidationFailed(f"settings nest at most {MAX_SETTINGS_DEPTH} levels", path="$.settings")
+    size = len(msgspec.json.encode(settings))
+    if size > MAX_SETTINGS_BYTES:
+        raise ValidationFailed(
+            f"settings take at most {MAX_SETTINGS_BYTES // 1024} KiB when encoded as JSON ({size} bytes given)",
+            path="$.settings",
+        )
 
 
 class AgentResponse(Dto):

@@ -11,28 +11,17 @@ then adds 10,000 fewer objects for the cyclic garbage collector to traverse.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import msgspec
-from litestar.dto import AbstractDTO, DTOConfig
 from msgspec import Meta
 
-from restosync_core.errors import ValidationFailed
 from restosync_core.model.catalog import Item, StockLevel, Warehouse
 from restosync_core.model.ingest import IngestReport, RowStatus
-from restosync_http.dto.base import Dto, decode_json
-
-if TYPE_CHECKING:
-    from collections.abc import Generator
-
-    from litestar._openapi.schema_generation import SchemaCreator
-    from litestar.dto.data_structures import DTOFieldDefinition
-    from litestar.openapi.spec import Reference, Schema
-    from litestar.typing import FieldDefinition
+from restosync_http.dto.base import Dto
+from restosync_http.dto.base import RawJsonDTO as RawJsonDTO  # the ingest routes name their DTO explicitly
 
 Key = Annotated[str, Meta(min_length=1, max_length=64)]
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
@@ -176,85 +165,3 @@ def warehouse_response(rows: Sequence[WarehouseIn], report: IngestReport) -> Ing
 def _response(results: list[R], report: IngestReport) -> IngestResponse[R]:
     return IngestResponse(processed=report.processed, skipped=report.skipped, failed=report.failed,
                           results=results)
-
-
-# ---------------------------------------------------------------- one-pass body decoding
-
-_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)` at (?P<path>\$\S*)$")
-_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _reject_nul(push: msgspec.Struct) -> None:
-    """400 naming the first string field holding a NUL character (PostgreSQL text cannot store it)."""
-    for top in push.__struct_fields__:
-        rows = getattr(push, top)
-        if isinstance(rows, str) and "\x00" in rows:
-            raise ValidationFailed("strings may not contain NUL (\\u0000)", path=f"$.{_camel(top)}")
-        if not isinstance(rows, list):
-            continue
-        for index, row in enumerate(rows):
-            for field in row.__struct_fields__:
-                value = getattr(row, field)
-                if isinstance(value, str) and "\x00" in value:
-                    path = f"$.{_camel(top)}[{index}].{_camel(field)}"
-                    raise ValidationFailed(f"strings may not contain NUL (\\u0000) at {path}", path=path)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _name_unknown_field(exc: ValidationFailed) -> ValidationFailed:
-    """msgspec names the object holding an unknown field; agents are told the field's own path."""
-    match = _UNKNOWN_FIELD.match(exc.message)
-    if match is None:
-        return exc
-    field, parent = match["field"], match["path"]
-    path = f"{parent}.{field}" if _PLAIN_NAME.match(field) else f"{parent}[{json.dumps(field)}]"
-    return ValidationFailed(f"unknown field `{field}` at {path}", path=path)
-
-
-T = TypeVar("T")
-
-
-class RawJsonDTO(AbstractDTO[T], Generic[T]):
-    """Decode the raw body straight into the msgspec struct (one pass, errors named by JSON path).
-
-    Litestar's default for a ``data: Struct`` parameter decodes to builtins and
-    then converts (two passes, its own error format). This DTO keeps the
-    handler's ``data`` annotation, so the request schema still appears in
-    OpenAPI, and hands the bytes to ``decode_json``.
-    """
-
-    config: ClassVar[DTOConfig] = DTOConfig()
-
-    def decode_bytes(self, value: bytes) -> Any:
-        try:
-            decoded = decode_json(value, self.model_type)
-        except ValidationFailed as exc:
-            raise _name_unknown_field(exc) from exc.__cause__
-        if b"\\u0000" in value:  # the only way JSON can carry a NUL, which PostgreSQL text refuses
-            _reject_nul(decoded)
-        return decoded
-
-    def decode_builtins(self, value: dict[str, Any]) -> Any:
-        return msgspec.convert(value, self.model_type)
-
-    @classmethod
-    def create_for_field_definition(cls, field_definition: FieldDefinition, handler_id: str,
-                                    backend_cls: Any = None) -> None:
-        """No transfer model to build: msgspec does all the work."""
-
-    @classmethod
-    def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str,
-                              schema_creator: SchemaCreator) -> Reference | Schema:
-        return schema_creator.for_field_definition(field_definition)
-
-    @classmethod
-    def generate_field_definitions(cls, model_type: type[Any]) -> Generator[DTOFieldDefinition, None, None]:
-        yield from ()
-
-    @classmethod
-    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
-        return False

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import msgspec
 
@@ -17,15 +18,37 @@ from restosync_http.dto.base import Dto
 VendorIdField = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["vendor-42"])]
 DecimalString = Annotated[
     str,
-    msgspec.Meta(pattern=r"^-?\d{1,14}(\.\d{1,4})?$", description="A decimal as a JSON string.", examples=["18.50"]),
+    msgspec.Meta(pattern=r"^-?\d+(\.\d+)?$", max_length=40, description="A decimal as a JSON string.",
+                 examples=["18.50"]),
 ]
 
+SCALE = 4
+"""Digits after the point of every order decimal: ``numeric(p, 4)`` in migrations/0001_schema.sql."""
+QUANTITY_INTEGER_DIGITS = 14
+"""``order_lines.quantity numeric(18, 4)``: 14 digits before the point."""
+UNIT_PRICE_INTEGER_DIGITS = 10
+"""``order_lines.unit_price numeric(14, 4)``: 10 digits before the point."""
+_QUANTUM = Decimal(1).scaleb(-SCALE)
 
-def _decimal(value: str, path: str) -> Decimal:
+
+def _decimal(value: str, path: str, integer_digits: int) -> Decimal:
+    """The text as a ``Decimal`` that fits its column, or a 400 naming the path and the column's limits."""
     try:
-        return Decimal(value)
+        number = Decimal(value)
     except InvalidOperation as exc:  # pragma: no cover - the pattern already refused it
-        raise ValidationFailed("not a decimal", path=path) from exc
+        raise ValidationFailed(f"not a decimal at {path}", path=path) from exc
+    limit = f"at most {integer_digits} digits before the point and {SCALE} after"
+    if abs(number) >= Decimal(10) ** integer_digits:
+        raise ValidationFailed(f"{value} is too large ({limit}) at {path}", path=path)
+    if number != number.quantize(_QUANTUM, rounding=ROUND_DOWN):  # trailing zeros are fine: "1.50000"
+        raise ValidationFailed(f"{value} has more than {SCALE} digits after the point ({limit}) at {path}",
+                               path=path)
+    return number
+
+
+def decimal_text(number: Decimal) -> str:
+    """One spelling of an order decimal on every answer: the stored one, with exactly 4 decimals."""
+    return f"{number.quantize(_QUANTUM):f}"
 
 
 class OrderLineRequest(Dto):
@@ -46,8 +69,8 @@ class PlaceOrderRequest(Dto):
             lines=tuple(
                 NewOrderLine(
                     ln.sku,
-                    _decimal(ln.quantity, f"$.lines[{i}].quantity"),
-                    _decimal(ln.unit_price, f"$.lines[{i}].unitPrice"),
+                    _decimal(ln.quantity, f"$.lines[{i}].quantity", QUANTITY_INTEGER_DIGITS),
+                    _decimal(ln.unit_price, f"$.lines[{i}].unitPrice", UNIT_PRICE_INTEGER_DIGITS),
                 )
                 for i, ln in enumerate(self.lines)
             ),
@@ -79,8 +102,12 @@ class OrderResponse(Dto):
             order_number=order.order_number,
             status=order.status.value,
             erp_reference=order.erp_reference,
-            lines=[OrderLineResponse(sku=ln.sku, quantity=str(ln.quantity), unit_price=str(ln.unit_price))
-                   for ln in order.lines],
+            lines=[
+                OrderLineResponse(
+                    sku=ln.sku, quantity=decimal_text(ln.quantity), unit_price=decimal_text(ln.unit_price)
+                )
+                for ln in order.lines
+            ],
             created_at=order.created_at,
             updated_at=order.updated_at,
             sync_job_id=str(sync_job_id) if sync_job_id else None,
@@ -88,7 +115,7 @@ class OrderResponse(Dto):
 
 
 class CallbackRequest(Dto):
-    job_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F-]{36}$", description="The sync job's id.")]
+    job_id: Annotated[UUID, msgspec.Meta(description="The sync job's id (a UUID).")]
     status: Literal["completed", "failed"]
     erp_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
     error: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
@@ -184,7 +211,7 @@ class SyncStatusResponse(Dto):
     def of(cls, detail: SyncJobDetail) -> SyncStatusResponse:
         return cls(
             job=SyncJobResponse.of(detail.job, with_payload=True),
-            order=OrderResponse.of(detail.order) if detail.order else None,
+            order=OrderResponse.of(detail.order, detail.job.id) if detail.order else None,
             dead_letters=[DeadLetterResponse.of(d) for d in detail.dead_letters],
         )
 
