@@ -120,6 +120,7 @@ SET status = 'processing', claimed_by = %(worker)s, claimed_until = %(until)s, n
 WHERE id = %(id)s AND status IN ('pending', 'processing', 'sent') AND next_attempt_at <= %(now)s
 RETURNING *
 """
+SELECT_JOB_ID_FOR_ORDER = "SELECT id FROM sync_jobs WHERE order_id = %s ORDER BY created_at, id LIMIT 1"
 SELECT_DUE = """
 SELECT id, next_attempt_at FROM sync_jobs
 WHERE status IN ('pending', 'processing', 'sent') AND next_attempt_at <= %s
@@ -227,6 +228,11 @@ class PgSyncJobRepository:
             cur = await self.conn.execute(COUNT_JOBS, params)
             total = (await cur.fetchone() or {"total": 0})["total"]
         return Page(items=[job_from_row(r) for r in rows], page=page.page, limit=page.limit, total=total)
+
+    async def id_for_order(self, order_id: OrderId) -> SyncJobId | None:
+        cur = await self.conn.execute(SELECT_JOB_ID_FOR_ORDER, (order_id,))
+        row = await cur.fetchone()
+        return SyncJobId(row["id"]) if row else None
 
 
 class PgSyncJobClaims:

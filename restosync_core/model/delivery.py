@@ -37,6 +37,14 @@ class PlacedOrder:
     sync_job_id: SyncJobId
 
 
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """An order as read back: with the id of the sync job delivering it (None if that job is gone)."""
+
+    order: Order
+    sync_job_id: SyncJobId | None
+
+
 class CallbackStatus(enum.StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"

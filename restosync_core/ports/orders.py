@@ -56,6 +56,10 @@ class SyncJobRepository(Protocol):
         """Newest first."""
         ...
 
+    async def id_for_order(self, order_id: OrderId) -> SyncJobId | None:
+        """The id of the job that delivers the order (its first, should there ever be more)."""
+        ...
+
 
 class SyncJobClaims(Protocol):
     """The two writes a worker makes around an agent call, each one atomic statement on its own

@@ -45,7 +45,11 @@ class OrdersController(Controller):
         "/{order_id:uuid}",
         operation_id="getOrder",
         summary="One order, with its status and ERP reference",
-        description="`erpReference` is set once the vendor's agent confirmed the order.",
+        description=(
+            "`erpReference` is set once the vendor's agent confirmed the order. The same body as "
+            "`POST /api/orders` answered (decimals with 4 places, `syncJobId`), with the current status."
+        ),
     )
     async def get_order(self, request: Request[Any, Any, Any], order_id: OrderIdPath) -> OrderResponse:
-        return OrderResponse.of(await services_of(request).orders.view_orders.one(OrderId(order_id)))
+        found = await services_of(request).orders.view_orders.one(OrderId(order_id))
+        return OrderResponse.of(found.order, found.sync_job_id)

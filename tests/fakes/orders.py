@@ -107,6 +107,10 @@ class FakeSyncJobRepository:
         jobs.sort(key=lambda j: j.created_at, reverse=True)
         return _page(jobs, page)
 
+    async def id_for_order(self, order_id: OrderId) -> SyncJobId | None:
+        mine = sorted((j for j in self.rows.values() if j.order_id == order_id), key=lambda j: j.created_at)
+        return mine[0].id if mine else None
+
 
 class FakeSyncJobClaims:
     """The single-statement claim and outcome writes, straight on the fake tables."""
