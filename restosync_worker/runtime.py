@@ -14,6 +14,9 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
 from restosync_adapters.bootstrap import Services, bootstrap
 from restosync_adapters.settings import Settings
 
@@ -30,6 +33,15 @@ def _main_thread_takes_stop_signals() -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
+async def _first_connection(pool: AsyncConnectionPool) -> None:
+    """Wait (10 s at most) for a connection, so the first job does not pay for it.
+
+    Not ``pool.wait()``: that one closes the pool for good if PostgreSQL is down.
+    """
+    async with pool.connection(timeout=10.0):
+        pass
+
+
 class Runtime:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -40,7 +52,10 @@ class Runtime:
         )
         self.runner.run(services.start())
         if services.pool is not None:
-            self.runner.run(services.pool.wait(timeout=10.0))
+            try:
+                self.runner.run(_first_connection(services.pool))
+            except (PoolTimeout, psycopg.Error):  # the pool keeps connecting; jobs meanwhile are transient
+                log.warning("the database is unavailable at start; its pool keeps trying to connect")
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run one job's coroutine on this process's loop.

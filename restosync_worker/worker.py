@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import logging
+import threading
+from types import FrameType
 from typing import Any
 
+import redis
+from redis.client import Pipeline
 from rq import Queue, SimpleWorker, Worker
+from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
+from rq.worker import BaseWorker
 
 from restosync_adapters.rq_queue import JsonJob
 from restosync_worker import runtime
 
 log = logging.getLogger(__name__)
+
+STOP = threading.Event()
+"""Set by a stop signal: this process's work loop is not started again (``processes.serve``)."""
 
 
 class JsonQueue(Queue):
@@ -22,7 +31,31 @@ class JsonQueue(Queue):
         super().__init__(*args, **kwargs)
 
 
-class RestosyncWorker(SimpleWorker):
+class OutageAwareWorker(BaseWorker):
+    """Leaves RQ's work loop when Redis goes away, and tells ``processes.serve`` when a stop was asked.
+
+    A mixin on RQ's ``BaseWorker``: ``SimpleWorker`` and ``Worker`` both derive from it (and not
+    from each other), so it must come first in a worker's bases without bringing ``Worker``'s
+    forking ``execute_job`` along.
+    """
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        STOP.set()
+        super().request_stop(signum, frame)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """RQ's heartbeat; when Redis is gone, leave RQ's work loop (``processes.serve`` starts another).
+
+        RQ would otherwise keep retrying inside its dequeue (a log line per attempt, up to a
+        minute apart) with its scheduler process dead until its next maintenance, ten minutes on.
+        """
+        try:
+            super().heartbeat(timeout, pipeline)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StopRequested from exc
+
+
+class RestosyncWorker(OutageAwareWorker, SimpleWorker):
     """Runs each job in this process (no fork): pools, clients and the event loop live across jobs.
 
     A warm stop (SIGTERM/SIGINT) lets the job in hand finish; the runtime is
@@ -58,7 +91,7 @@ class RestosyncWorker(SimpleWorker):
                 runtime.stop()
 
 
-class ForkingRestosyncWorker(Worker):
+class ForkingRestosyncWorker(OutageAwareWorker, Worker):
     """RQ's default worker (a fork per job), kept only to measure what not forking saves.
 
     Each job's process starts without this process's runtime and builds its own
