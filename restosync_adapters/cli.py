@@ -7,17 +7,21 @@ statically (see the import-linter contracts in pyproject.toml).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
 from types import FrameType
 
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.postgres.migrate import MigrationError, ensure_database, migrate
+from restosync_adapters.reconnect import Backoff
 from restosync_adapters.settings import Settings, SettingsError
 
 log = logging.getLogger("restosync.cli")
@@ -28,6 +32,10 @@ SHELLS = {
     "scheduler": "restosync_worker.scheduler",
 }
 STOP_GRACE_SECONDS = 35.0
+"""A child still running this long after SIGTERM is killed (the API lets requests finish for 30 s)."""
+RESTART_INITIAL_SECONDS = 1.0
+RESTART_CAP_SECONDS = 30.0
+HEALTHY_AFTER_SECONDS = 60.0
 
 
 def _settings() -> Settings:
@@ -58,37 +66,69 @@ def cmd_shell(name: str, argv: list[str]) -> int:
     return result
 
 
+@dataclass
+class _Child:
+    """One supervised shell process, and when to start it again after it ended."""
+
+    name: str
+    module: str
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    restart_at: float = 0.0
+    backoff: Backoff = field(default_factory=lambda: Backoff(initial=RESTART_INITIAL_SECONDS, cap=RESTART_CAP_SECONDS))
+
+    def start(self, argv: list[str]) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", self.module, *argv], start_new_session=True
+        )
+        self.started = time.monotonic()
+        log.info("started %s (pid %d)", self.name, self.process.pid)
+
+    def reap(self) -> None:
+        """If it ended, plan its restart: at once after a good run, with growing delays after quick crashes."""
+        if self.process is None or self.process.poll() is None:
+            return
+        code, pid = self.process.returncode, self.process.pid
+        self.process = None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)  # what it left behind (a worker's own processes)
+        if time.monotonic() - self.started >= HEALTHY_AFTER_SECONDS:
+            self.backoff.reset()
+        delay = self.backoff.next()
+        self.restart_at = time.monotonic() + delay
+        log.error("%s exited with code %s; restarting it in %.0f s", self.name, code, delay)
+
+
 def cmd_run(argv: list[str]) -> int:
-    """Migrate, then API + worker + scheduler as child processes; a stop signal stops them all."""
+    """Migrate, then API + worker + scheduler as child processes, each restarted if it ends.
+
+    A child that exits (a crash, a bug, a dependency it could not ride out) is started
+    again after ``RESTART_INITIAL_SECONDS``, doubling up to ``RESTART_CAP_SECONDS`` while it
+    keeps ending quickly; a child that ran ``HEALTHY_AFTER_SECONDS`` starts again at once.
+    The others keep running. A stop signal stops them all.
+    """
     if (code := cmd_migrate()) != 0:
         return code
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    stopping = False
+    stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        if not stopping:
+        if not stop.is_set():
             log.info("stopping (signal %s): API, worker and scheduler", signal.Signals(signum).name)
-        stopping = True
+        stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    for name, module in SHELLS.items():
-        children[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", module, *argv], start_new_session=True
-        )
-        log.info("started %s (pid %d)", name, children[name].pid)
-    exit_code = 0
-    while not stopping:
-        for name, child in children.items():
-            if child.poll() is not None:
-                log.error("%s exited with code %s; stopping the others", name, child.returncode)
-                exit_code = child.returncode or 1
-                stopping = True
-                break
-        time.sleep(0.2)
-    _stop_children(children)
-    return exit_code
+    children = [_Child(name, module) for name, module in SHELLS.items()]
+    for child in children:
+        child.start(argv)
+    while not stop.is_set():
+        for child in children:
+            child.reap()
+            if child.process is None and time.monotonic() >= child.restart_at and not stop.is_set():
+                child.start(argv)
+        stop.wait(0.2)
+    _stop_children({c.name: c.process for c in children if c.process is not None})
+    return 0
 
 
 def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:

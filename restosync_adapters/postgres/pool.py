@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from typing import Any
@@ -38,6 +39,40 @@ async def _check_if_idle(conn: AsyncConnection[Any]) -> None:
     _lent_at[conn] = now
     if lent is None or now - lent > CHECK_IF_IDLE_SECONDS:
         await AsyncConnectionPool.check_connection(conn)
+
+
+class _OncePerOutage(logging.Filter):
+    """psycopg-pool warns on every failed connection attempt; keep the first of an outage.
+
+    The outage ends when the pool adds a connection again (logged at INFO); a repeat is
+    let through anyway after ``REPEAT_AFTER_SECONDS``, so a long outage stays visible.
+    """
+
+    REPEAT_AFTER_SECONDS = 300.0
+    _FAILURES = ("error connecting in", "discarding closed connection")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("adding new connection"):
+            self.last.clear()
+            return True
+        kind = next((k for k in self._FAILURES if message.startswith(k)), None)
+        if kind is None:
+            return True
+        now = time.monotonic()
+        if now - self.last.get(kind, -self.REPEAT_AFTER_SECONDS) < self.REPEAT_AFTER_SECONDS:
+            return False
+        self.last[kind] = now
+        return True
+
+
+_pool_log = logging.getLogger("psycopg.pool")
+if not any(isinstance(f, _OncePerOutage) for f in _pool_log.filters):
+    _pool_log.addFilter(_OncePerOutage())
 
 
 def make_pool(
