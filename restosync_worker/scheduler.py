@@ -59,16 +59,17 @@ def cron_job_id(prefix: str, name: str) -> str:
 def register(scheduler: Scheduler, settings: Settings, *, only_missing: bool = False) -> list[str]:
     """Put every entry of the cron table in the scheduler; cancel our entries that left the table.
 
-    ``only_missing``: leave the entries that are there alone (after an outage: re-registering
-    one would move its next run to the next tick, skipping the one that is due now).
+    ``only_missing``: only put back the entries Redis lost, leaving the others alone
+    (registering one again moves its next run to the next tick, skipping one that is due now).
     Answers the ids registered.
     """
     prefix = settings.redis_prefix
     wanted = {cron_job_id(prefix, e.name) for e in CRON_ENTRIES}
-    for job in scheduler.get_jobs():
-        if job.id.startswith(f"{prefix}-cron-") and job.id not in wanted:
-            scheduler.cancel(job)
-            log.info("cancelled the cron entry %s (no longer in the table)", job.id)
+    if not only_missing:
+        for job in scheduler.get_jobs():
+            if job.id.startswith(f"{prefix}-cron-") and job.id not in wanted:
+                scheduler.cancel(job)
+                log.info("cancelled the cron entry %s (no longer in the table)", job.id)
     registered = []
     for entry in CRON_ENTRIES:
         job_id = cron_job_id(prefix, entry.name)
@@ -92,8 +93,9 @@ def run(connection: Redis, settings: Settings, interval: float, stop: threading.
 
     rq-scheduler's own ``run()`` ends (and the process with it) at the first Redis
     error; this loop drives the same public steps (birth, lock, enqueue, heartbeat)
-    and, after an outage, starts again as a new scheduler instance and puts back
-    any cron entry Redis lost (a Redis restart without persistence loses them all).
+    and, after an outage, starts again as a new scheduler instance. Every poll puts
+    back any cron entry Redis lost (a Redis restart without persistence loses them
+    all, and one between two polls is never seen as an outage).
     """
     outage = Outage(log, "Redis")
     backoff = Backoff(initial=0.5, cap=RECONNECT_CAP_SECONDS)
@@ -105,12 +107,12 @@ def run(connection: Redis, settings: Settings, interval: float, stop: threading.
             if scheduler is None:
                 scheduler = PrefixedScheduler(settings.redis_prefix, connection, interval=interval)
                 scheduler.register_birth()
-                names = register(scheduler, settings, only_missing=registered_once)
-                if registered_once:
-                    log.info("cron table checked after the outage; registered again: %s", ", ".join(names) or "none")
-                else:
+                if not registered_once:
+                    names = register(scheduler, settings)
                     log.info("scheduler started with %d cron entr(ies): %s", len(names), ", ".join(names))
-                registered_once = True
+                    registered_once = True
+            if lost := register(scheduler, settings, only_missing=True):
+                log.warning("Redis had lost cron entries (restarted?); registered them again: %s", ", ".join(lost))
             outage.recovered()
             backoff.reset()
             _tick(scheduler)
