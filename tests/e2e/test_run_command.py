@@ -1,17 +1,22 @@
-"""``restosync run``: migrate, then API + worker + scheduler; /health 200; Ctrl-C stops them all."""
+"""``restosync run``: migrate, then API + worker + scheduler; /health 200; Ctrl-C or SIGTERM stops them all, fast."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from restosync_adapters.settings import Settings
 from tests.e2e.conftest import free_port, wait_until
+from tests.e2e.system import RedisServer, System, alive, delivered, descendants
 from tests.e2e.test_api_process import _env
+from tests.fake_agent import FakeAgent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,3 +65,44 @@ def test_run_serves_health_then_ctrl_c_stops_every_process(settings: Settings) -
     output = proc.stdout.read() if proc.stdout else ""
     for name in ("api", "worker", "scheduler"):
         assert f'"{name} stopped' in output or f"{name} stopped" in output, output[-3000:]
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def agent() -> Iterator[FakeAgent]:
+    fake = FakeAgent().start()
+    yield fake
+    fake.stop()
+
+
+STOP_WITHIN_SECONDS = 10
+
+
+def test_run_stops_within_10_s_of_sigterm_after_its_workers_delivered_orders(
+    settings: Settings, own_redis: RedisServer, agent: FakeAgent
+) -> None:
+    system = System(settings, redis_url=own_redis.url)
+    try:
+        system.wait_healthy()
+        system.register("vendor-1", agent)
+        placed = [system.place("vendor-1", f"S-{i}") for i in range(20)]
+        assert [p.status for p in placed] == [201] * 20
+        wait_until(lambda: set(system.accepted()) <= set(delivered(agent)), 30, "every order delivered")
+        wait_until(lambda: len(agent.erp_orders) == 20 and not agent.callback_errors, 30, "the callbacks")
+        everything = descendants(system.proc.pid)
+        assert len(everything) >= 6, everything  # api, worker + 2 processes (+ RQ's schedulers), scheduler
+
+        stop_sent = time.monotonic()
+        system.proc.send_signal(signal.SIGTERM)
+        assert system.proc.wait(timeout=STOP_WITHIN_SECONDS) == 0
+        left = STOP_WITHIN_SECONDS - (time.monotonic() - stop_sent)
+        wait_until(lambda: not any(alive(pid) for pid in everything), max(left, 0.1), "every process to end")
+        print(f"restosync run stopped in {time.monotonic() - stop_sent:.1f} s")
+    finally:
+        system.close()
