@@ -139,8 +139,12 @@ class WorkerProcesses:
         self.restart = restart
         self.stopping = threading.Event()
         self._context = multiprocessing.get_context("fork")
+        self._pid = os.getpid()
 
     def _request_stop(self, signum: int, _frame: object) -> None:
+        if os.getpid() != self._pid:  # a process just forked, before ``serve`` put its own handlers in
+            STOP.set()
+            return
         if self.stopping.is_set():
             return
         log.info("stopping %d worker process(es) (signal %s)", len(self.slots), signal.Signals(signum).name)
@@ -154,12 +158,16 @@ class WorkerProcesses:
         slot.process = self._context.Process(target=self.target, name=f"restosync worker {slot.number}")
         slot.process.start()
         slot.started = time.monotonic()
+        if self.stopping.is_set() and slot.process.pid is not None:  # the stop came while it was forking
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(slot.process.pid, signal.SIGTERM)
 
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._request_stop)
         for slot in self.slots:
-            self._start(slot)
+            if not self.stopping.is_set():
+                self._start(slot)
         while True:
             alive = 0
             for slot in self.slots:

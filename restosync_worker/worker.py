@@ -48,7 +48,11 @@ class OutageAwareWorker(BaseWorker):
 
         RQ would otherwise keep retrying inside its dequeue (a log line per attempt, up to a
         minute apart) with its scheduler process dead until its next maintenance, ten minutes on.
+        Also leaves it if ``STOP`` is set: RQ installs its signal handlers only once its loop is
+        about to start, and a signal before that only set ``STOP``.
         """
+        if pipeline is None and STOP.is_set():  # a stop signal that came before RQ's handlers were in place
+            raise StopRequested
         try:
             super().heartbeat(timeout, pipeline)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
