@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -104,5 +105,26 @@ def test_run_stops_within_10_s_of_sigterm_after_its_workers_delivered_orders(
         left = STOP_WITHIN_SECONDS - (time.monotonic() - stop_sent)
         wait_until(lambda: not any(alive(pid) for pid in everything), max(left, 0.1), "every process to end")
         print(f"restosync run stopped in {time.monotonic() - stop_sent:.1f} s")
+    finally:
+        system.close()
+
+
+def test_run_restarts_a_child_that_dies_and_keeps_the_others(settings: Settings, own_redis: RedisServer) -> None:
+    system = System(settings, redis_url=own_redis.url)
+    try:
+        system.wait_healthy()
+        children = descendants(system.proc.pid, depth=1)
+        scheduler = next(pid for pid, cmd in children.items() if "restosync_worker.scheduler" in cmd)
+        os.kill(scheduler, signal.SIGKILL)
+
+        def restarted() -> bool:
+            now = descendants(system.proc.pid, depth=1)
+            return any("restosync_worker.scheduler" in cmd for pid, cmd in now.items() if pid != scheduler)
+
+        wait_until(restarted, 15, "run to start the scheduler again")
+        assert set(children) - {scheduler} <= set(descendants(system.proc.pid, depth=1)), "the others kept running"
+        assert system.http.get("/health").status_code == 200
+        assert "scheduler exited with code -9; restarting it in 1 s" in system.output()
+        assert system.stop(timeout=30) == 0
     finally:
         system.close()
