@@ -74,7 +74,7 @@ def _ride_out(system: System, agent: FakeAgent, cut: object, restore: object, fa
     except AssertionError:
         missing = sorted(set(accepted) - set(delivered(agent)))
         raise AssertionError(f"{len(missing)} accepted order(s) not delivered: {missing[:10]}; answers {statuses}"
-                             f"\n{system.output()[-20000:]}") from None
+                             ) from None
 
     by_order = delivered(agent)
     assert all(len(keys) == 1 for keys in by_order.values()), "an order was delivered under two keys"
@@ -88,12 +88,19 @@ def _ride_out(system: System, agent: FakeAgent, cut: object, restore: object, fa
     print(f"answers during the run: {statuses}; accepted and delivered: {len(accepted)}")
 
 
+def _ride_out_or_show_logs(system: System, agent: FakeAgent, cut: object, restore: object, failing: str) -> None:
+    try:
+        _ride_out(system, agent, cut, restore, failing)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- restosync run's log (end) ---\n{system.output()[-15000:]}") from None
+
+
 def test_every_process_rides_out_a_redis_restart_and_every_accepted_order_is_delivered(
     settings: Settings, own_redis: RedisServer, agent: FakeAgent
 ) -> None:
     system = System(settings, redis_url=own_redis.url)
     try:
-        _ride_out(system, agent, own_redis.stop, own_redis.start, "redis")
+        _ride_out_or_show_logs(system, agent, own_redis.stop, own_redis.start, "redis")
         assert system.stop(timeout=30) == 0
     finally:
         system.close()
@@ -106,7 +113,7 @@ def test_every_process_rides_out_a_database_outage_and_every_accepted_order_is_d
     proxy = TcpProxy(upstream.hostname or "127.0.0.1", upstream.port or 5432).start()
     system = System(settings, redis_url=own_redis.url, database_url=via_port(settings.database_url, proxy.port))
     try:
-        _ride_out(system, agent, proxy.stop, proxy.start, "database")
+        _ride_out_or_show_logs(system, agent, proxy.stop, proxy.start, "database")
         assert system.stop(timeout=30) == 0
     finally:
         system.close()
