@@ -58,7 +58,7 @@ class FakeAgentRepository:
             old,
             agent_url=registration.agent_url,
             auth_token_hash=registration.auth_token_hash,
-            version=registration.version,
+            version=registration.version if registration.version is not None else old.version,
             last_heartbeat_at=at,
             updated_at=at,
             status=AgentStatus.ONLINE,

@@ -56,7 +56,8 @@ class FakeMappingRepository:
                 and (where.mapping_type is None or m.mapping_type == where.mapping_type)
                 and (where.is_active is None or m.is_active == where.is_active)
             ),
-            key=lambda m: (m.vendor_id, list(type(m.mapping_type)).index(m.mapping_type), m.erp_code),
+            # as PostgreSQL's ORDER BY sorts them: by the type's name (the adapter selects it as text)
+            key=lambda m: (m.vendor_id, m.mapping_type.value, m.erp_code),
         )
         chunk = rows[page.offset : page.offset + page.limit]
         return Page(items=chunk, page=page.page, limit=page.limit, total=len(rows))
