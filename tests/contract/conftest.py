@@ -105,6 +105,8 @@ class Shared:
     other_token_cache: AgentTokenCache
     invalidation: MappingInvalidation
     other_invalidation: MappingInvalidation
+    lose_everything: Callable[[], Awaitable[None]]
+    """What a Redis restart without persistence does."""
 
 
 @pytest.fixture(params=["fake", "redis"])
@@ -114,11 +116,21 @@ async def shared(request: pytest.FixtureRequest) -> AsyncIterator[Shared]:
         from tests.fakes.mappings import FakeMappingInvalidation
 
         cache, invalidation = FakeTokenCache(), FakeMappingInvalidation()
-        yield Shared("fake", cache, cache, invalidation, invalidation)
+
+        async def restart() -> None:
+            invalidation.restart()
+
+        yield Shared("fake", cache, cache, invalidation, invalidation, restart)
         return
     prefix: str = request.getfixturevalue("redis_ns")
     secret = "contract-agent-secret-0123456789"
     clients = [make_async_redis(REDIS_URL), make_async_redis(REDIS_URL)]
+
+    async def flush_prefix() -> None:
+        keys = [k async for k in clients[0].scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await clients[0].delete(*keys)
+
     try:
         yield Shared(
             "redis",
@@ -126,6 +138,7 @@ async def shared(request: pytest.FixtureRequest) -> AsyncIterator[Shared]:
             RedisAgentTokenCache(clients[1], prefix, secret),
             RedisMappingInvalidation(clients[0], prefix),
             RedisMappingInvalidation(clients[1], prefix),
+            flush_prefix,
         )
     finally:
         for client in clients:
