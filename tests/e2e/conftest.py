@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable
+from typing import TypeVar
+
+from tests import waiting
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -13,13 +17,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:  # not up yet
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+def wait_until(check: Callable[[], T], seconds: float, what: str) -> T:
+    """``tests.waiting.wait_until`` where a check may fail while a process starts or restarts."""
+    return waiting.wait_until(check, seconds, what, ignoring=(Exception,), every=0.1)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import psycopg
 from litestar.testing import TestClient
 
@@ -13,15 +10,9 @@ from restosync_adapters.settings import Settings
 from tests.fakes import FakeClock
 from tests.fakes.agents import FakeAlertSink
 from tests.integration.agent_helpers import admin_headers, register_agent
+from tests.waiting import wait_until
 
 Client = TestClient  # type: ignore[type-arg]
-
-
-def _wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def _status(client: Client, vendor: str) -> str:
@@ -67,7 +58,7 @@ def test_register_heartbeat_and_status_transitions_with_a_driven_clock(
     heartbeat = client.post("/api/agents/heartbeat", headers=headers, json={"version": "1.2.3"})
     assert heartbeat.status_code == 200, heartbeat.text
     assert heartbeat.json()["status"] == "online"
-    _wait_until(lambda: _status(client, "v1") == "online")  # written by the next heartbeat flush (1 s)
+    wait_until(lambda: _status(client, "v1") == "online", 10, "v1 to read online")  # the next heartbeat flush (1 s)
     assert _recorded_status(settings, "v1") == "online"
     with psycopg.connect(settings.database_url) as conn:
         actions = [r[0] for r in conn.execute(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from restosync_worker import runtime
 from restosync_worker.worker import RestosyncWorker
 from tests.conftest import REDIS_URL, make_settings
 from tests.fake_agent import FakeAgent
+from tests.waiting import wait_until
 
 FAST = {
     "ORDER_RETRY_DELAYS_SECONDS": "0.2",
@@ -67,14 +67,13 @@ class Worker:
         RestosyncWorker(self.queues, connection=self.connection).work(burst=True, with_scheduler=True)
 
     def until(self, check: Callable[[], Any], seconds: float, what: str) -> Any:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        """Burst the worker, then check; again until ``check`` holds (``tests.waiting.wait_until``)."""
+
+        def burst_then_check() -> Any:
             self.burst()
-            result = check()
-            if result:
-                return result
-            time.sleep(0.05)
-        raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+            return check()
+
+        return wait_until(burst_then_check, seconds, what)
 
     def sweep(self) -> int:
         return self.runtime.run(self.services.orders.sweep())

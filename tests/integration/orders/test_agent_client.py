@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 from restosync_adapters.agent_client import HttpxAgentClient
 from restosync_core.model.ids import SyncJobId
 from tests.fake_agent import FakeAgent
+from tests.waiting import wait_until
 
 
 def test_a_keep_alive_connection_the_agent_closed_while_the_worker_was_idle_is_not_reused() -> None:
@@ -25,9 +25,7 @@ def test_a_keep_alive_connection_the_agent_closed_while_the_worker_was_idle_is_n
         deliver()
         assert agent._loop is not None
         agent._loop.call_soon_threadsafe(lambda: [t.close() for t in list(agent._transports)])  # its keep-alive ends
-        deadline = time.monotonic() + 5
-        while agent._transports and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: not agent._transports, 5, "the agent to close its keep-alive connections", every=0.01)
         assert not agent._transports
         deliver()  # on a new connection, not a failure on the closed one
         assert len(agent.orders_received()) == 2
