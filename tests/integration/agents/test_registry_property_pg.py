@@ -7,7 +7,6 @@ import asyncio
 import psycopg
 import redis
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from restosync_adapters.bootstrap import bootstrap
 from restosync_adapters.passwords import BcryptTokenHasher
@@ -15,21 +14,12 @@ from restosync_adapters.settings import Settings
 from restosync_core.errors import ClientError
 from restosync_core.model.ids import VendorId
 from restosync_core.use_cases.register_agent import Registration
+from tests.strategies import REGISTRY_TOKENS, registry_operations
 
-VENDORS = ["v1", "v2"]
-TOKENS = [f"token-{i}-" + "t" * 32 for i in range(3)]
+TOKENS = REGISTRY_TOKENS
 URL = "https://agent.example/a"
 
-operations = st.lists(
-    st.one_of(
-        st.tuples(
-            st.just("register"), st.sampled_from(VENDORS), st.sampled_from(TOKENS), st.none() | st.sampled_from(TOKENS)
-        ),
-        st.tuples(st.just("heartbeat"), st.sampled_from(VENDORS), st.none(), st.none()),
-        st.tuples(st.just("deregister"), st.sampled_from(VENDORS), st.none(), st.none()),
-    ),
-    max_size=8,
-)
+operations = registry_operations(["v1", "v2"], max_size=8)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

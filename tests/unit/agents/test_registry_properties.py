@@ -5,27 +5,15 @@ from __future__ import annotations
 from dataclasses import fields
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from restosync_core.errors import ClientError
 from restosync_core.model.ids import VendorId
 from restosync_core.use_cases.register_agent import Registration
+from tests.strategies import REGISTRY_TOKENS, registry_operations
 from tests.unit.agents.helpers import URL, World, run
 
-VENDORS = ["v1", "v2", "v3"]
-TOKENS = [f"token-{i}-" + "t" * 32 for i in range(3)]
-
-operations = st.lists(
-    st.one_of(
-        st.tuples(
-            st.just("register"), st.sampled_from(VENDORS), st.sampled_from(TOKENS), st.none() | st.sampled_from(TOKENS)
-        ),
-        st.tuples(st.just("heartbeat"), st.sampled_from(VENDORS), st.none(), st.none()),
-        st.tuples(st.just("deregister"), st.sampled_from(VENDORS), st.none(), st.none()),
-        st.tuples(st.just("tick"), st.none(), st.none(), st.none()),
-    ),
-    max_size=25,
-)
+TOKENS = REGISTRY_TOKENS
+operations = registry_operations(["v1", "v2", "v3"], max_size=25, ticks=True)
 
 
 def _stored_text(world: World) -> str:

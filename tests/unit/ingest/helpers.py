@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from hypothesis import strategies as st
-
 from restosync_core.model.catalog import Item, StockLevel, Warehouse
 from restosync_core.model.ids import VendorId
 from restosync_core.model.mappings import MappingType
@@ -90,25 +88,3 @@ class World:
     def stored_warehouses(self) -> dict[tuple[VendorId, Any], StoredRow]:
         return self.stored(WAREHOUSES)
 
-
-# ---------------------------------------------------------------- strategies
-
-texts = st.text(min_size=1, max_size=12)
-optional_texts = st.none() | st.text(max_size=12)
-decimals = st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False, allow_infinity=False)
-instants = st.integers(min_value=0, max_value=5).map(at)
-
-
-FEW_SKUS = st.sampled_from(["A", "B", "C", "D"])
-
-
-@st.composite
-def items(draw: st.DrawFn, skus: st.SearchStrategy[str] = FEW_SKUS) -> Item:
-    """Items over few skus and codes, so duplicates, equal contents and unmapped codes all happen."""
-    return Item(
-        sku=draw(skus), name=draw(st.sampled_from(["apple", "pear"])), description=draw(optional_texts),
-        unit_code=draw(st.sampled_from(["KG", "KG", "LB"])), vat_code=draw(st.sampled_from(["TVA20", "TVA20", "X"])),
-        family_code=draw(st.none() | st.sampled_from(["FRUIT", "NOPE"])), subfamily_code=None,
-        price=draw(st.sampled_from([Decimal("1"), Decimal("1.50"), Decimal("2")])), barcode=None,
-        active=draw(st.booleans()), updated_at=draw(instants),
-    )

@@ -10,7 +10,8 @@ from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.catalog import Item
 from restosync_core.model.ingest import RowReason, RowStatus
 from restosync_core.policies.content_hash import item_hash
-from tests.unit.ingest.helpers import V1, V2, World, item, items, run
+from tests.strategies import items
+from tests.unit.ingest.helpers import V1, V2, World, item, run
 
 
 def test_new_items_are_written_with_resolved_codes_and_the_sync_time() -> None:
