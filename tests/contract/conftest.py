@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from restosync_adapters.postgres.mappings import PgMappingLookup
 from restosync_adapters.postgres.pool import make_pool
 from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
 from restosync_adapters.redis.clients import make_async_redis
@@ -23,12 +24,13 @@ from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidati
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
 from restosync_core.model.audit import AuditEntry, RequestContext
 from restosync_core.ports.agents import AgentTokenCache
-from restosync_core.ports.mappings import MappingInvalidation
+from restosync_core.ports.mappings import MappingInvalidation, MappingLookup
 from restosync_core.ports.orders import SyncJobClaims
 from restosync_core.ports.unit_of_work import UnitOfWork
 from tests.conftest import REDIS_URL
 from tests.fakes import FakeDatabase, FakeUnitOfWork
 from tests.fakes.audit import AUDIT
+from tests.fakes.mappings import FakeMappingLookup
 from tests.fakes.orders import FakeSyncJobClaims
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -52,6 +54,8 @@ class Store:
     name: str
     uow: Callable[[], UnitOfWork]
     claims: SyncJobClaims
+    lookup: MappingLookup
+    """The mapping resolver's read path, outside any unit of work."""
     audit_entries: Callable[[], Awaitable[list[AuditEntry]]]
 
 
@@ -68,7 +72,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
         async def fake_audit() -> list[AuditEntry]:
             return list(db.table(AUDIT, list))
 
-        yield Store("fake", lambda: FakeUnitOfWork(db), FakeSyncJobClaims(db), fake_audit)
+        yield Store("fake", lambda: FakeUnitOfWork(db), FakeSyncJobClaims(db), FakeMappingLookup(db), fake_audit)
         return
     url: str = request.getfixturevalue("clean_db")
     pool = make_pool(url, max_size=3)
@@ -90,7 +94,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
         ]
 
     try:
-        yield Store("postgres", lambda: PgUnitOfWork(pool), pg_sync_job_claims(pool), pg_audit)
+        yield Store("postgres", lambda: PgUnitOfWork(pool), pg_sync_job_claims(pool), PgMappingLookup(pool), pg_audit)
     finally:
         await pool.close()
 
