@@ -9,6 +9,8 @@ test run's own PostgreSQL database (tables emptied per test) and Redis prefix.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +25,7 @@ from restosync_adapters.redis.clients import make_async_redis
 from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
 from restosync_core.model.audit import AuditEntry, RequestContext
+from restosync_core.ports.agent_client import AgentDirectory
 from restosync_core.ports.agents import AgentTokenCache
 from restosync_core.ports.mappings import MappingInvalidation, MappingLookup
 from restosync_core.ports.orders import SyncJobClaims
@@ -37,14 +40,29 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 """A whole second (PostgreSQL keeps microseconds; nothing to round)."""
 
 
+def pg_adapter(name: str) -> Any:
+    """The PostgreSQL adapter class ``name``, from whichever module of ``restosync_adapters.postgres`` holds it.
+
+    The order adapters are being split into modules by noun; finding a class by name
+    keeps these suites independent of that layout.
+    """
+    import restosync_adapters.postgres as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        found = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), name, None)
+        if found is not None:
+            return found
+    raise LookupError(f"no {name} in {package.__name__}")
+
+
 def pg_sync_job_claims(pool: Any) -> SyncJobClaims:
-    """``PgSyncJobClaims`` from wherever the order adapters live now (they are being split by noun)."""
-    try:
-        from restosync_adapters.postgres.sync_jobs import PgSyncJobClaims  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from restosync_adapters.postgres.orders import PgSyncJobClaims  # type: ignore[no-redef,unused-ignore]
-    claims: SyncJobClaims = PgSyncJobClaims(pool)
+    claims: SyncJobClaims = pg_adapter("PgSyncJobClaims")(pool)
     return claims
+
+
+def pg_agent_directory(pool: Any) -> AgentDirectory:
+    directory: AgentDirectory = pg_adapter("PgAgentDirectory")(pool)
+    return directory
 
 
 @dataclass
