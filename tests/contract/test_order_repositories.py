@@ -287,3 +287,22 @@ async def test_resolving_a_jobs_letters_counts_those_it_resolved(store: Store) -
         unresolved = await uow.dead_letters.list_unresolved(PageRequest())
         assert (unresolved.items, unresolved.total) == ([], 0)
         assert await uow.dead_letters.get(letter.id) == replace(letter, resolved=True, resolved_at=at(20))
+
+
+# ---------------------------------------------------------------- ties
+
+async def test_rows_created_at_the_same_moment_are_listed_by_id(store: Store) -> None:
+    order = an_order()
+    jobs = [a_job(order, created_s=7) for _ in range(4)]
+    await placed(store, (order, jobs))
+    async with store.uow() as uow:
+        letters = [await uow.dead_letters.add(job, at(9)) for job in jobs]
+
+    async with store.uow() as uow:
+        listed = await uow.sync_jobs.list(SyncJobFilter(), PageRequest())
+        unresolved = await uow.dead_letters.list_unresolved(PageRequest())
+        first = await uow.sync_jobs.id_for_order(order.id)
+
+    assert [j.id for j in listed.items] == sorted(j.id for j in jobs)
+    assert [d.id for d in unresolved.items] == sorted(d.id for d in letters)
+    assert first == min(j.id for j in jobs)

@@ -104,11 +104,12 @@ class FakeSyncJobRepository:
             if (filter_.vendor_id is None or j.vendor_id == filter_.vendor_id)
             and (filter_.status is None or j.status == filter_.status)
         ]
+        jobs.sort(key=lambda j: j.id)  # as the SQL: newest first, ties by id
         jobs.sort(key=lambda j: j.created_at, reverse=True)
         return _page(jobs, page)
 
     async def id_for_order(self, order_id: OrderId) -> SyncJobId | None:
-        mine = sorted((j for j in self.rows.values() if j.order_id == order_id), key=lambda j: j.created_at)
+        mine = sorted((j for j in self.rows.values() if j.order_id == order_id), key=lambda j: (j.created_at, j.id))
         return mine[0].id if mine else None
 
 
@@ -159,7 +160,7 @@ class FakeDeadLetterRepository:
         letters = [
             d for d in self.rows.values() if not d.resolved and (vendor_id is None or d.vendor_id == vendor_id)
         ]
-        letters.sort(key=lambda d: d.created_at)
+        letters.sort(key=lambda d: (d.created_at, d.id))  # as the SQL: oldest first, ties by id
         return _page(letters, page)
 
     async def save(self, letter: DeadLetter) -> None:
