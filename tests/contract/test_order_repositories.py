@@ -306,3 +306,42 @@ async def test_rows_created_at_the_same_moment_are_listed_by_id(store: Store) ->
     assert [j.id for j in listed.items] == sorted(j.id for j in jobs)
     assert [d.id for d in unresolved.items] == sorted(d.id for d in letters)
     assert first == min(j.id for j in jobs)
+
+
+# ---------------------------------------------------------------- what a save writes
+
+async def test_saving_a_job_writes_its_mutable_fields_only(store: Store) -> None:
+    order = an_order()
+    job = a_job(order)
+    await placed(store, (order, [job]))
+    changed = replace(
+        job, status=SyncJobStatus.FAILED, attempts=3, last_error="boom", completed_at=at(5), updated_at=at(5),
+        payload={"rewritten": True}, max_attempts=99, job_type="other", correlation_id=uuid.uuid4(),
+        created_at=at(100),
+    )
+
+    async with store.uow() as uow:
+        await uow.sync_jobs.save(changed)
+        stored = await uow.sync_jobs.get(job.id)
+
+    assert stored == replace(
+        job, status=SyncJobStatus.FAILED, attempts=3, last_error="boom", completed_at=at(5), updated_at=at(5)
+    )
+
+
+async def test_saving_a_letter_writes_its_resolution_and_retries_only(store: Store) -> None:
+    order = an_order()
+    job = replace(a_job(order), last_error="503")
+    await placed(store, (order, [job]))
+    async with store.uow() as uow:
+        letter = await uow.dead_letters.add(job, at(10))
+
+    changed = replace(
+        letter, resolved=True, resolved_at=at(11), retry_count=2, last_retried_at=at(11),
+        payload={"rewritten": True}, last_error="other", attempts=42,
+    )
+    async with store.uow() as uow:
+        await uow.dead_letters.save(changed)
+        stored = await uow.dead_letters.get(letter.id)
+
+    assert stored == replace(letter, resolved=True, resolved_at=at(11), retry_count=2, last_retried_at=at(11))

@@ -57,8 +57,12 @@ class FakeSyncJobRepository:
         return self.rows.get(job_id)
 
     async def save(self, job: SyncJob) -> None:
-        assert job.id in self.rows
-        self.rows[job.id] = job
+        current = self.rows[job.id]
+        self.rows[job.id] = replace(  # as the real one: what a job is and carries never changes
+            job, order_id=current.order_id, vendor_id=current.vendor_id, job_type=current.job_type,
+            payload=current.payload, max_attempts=current.max_attempts, correlation_id=current.correlation_id,
+            created_at=current.created_at,
+        )
 
     async def save_claimed(self, job: SyncJob, worker: str, attempts: int) -> bool:
         current = self.rows.get(job.id)
@@ -164,7 +168,11 @@ class FakeDeadLetterRepository:
         return _page(letters, page)
 
     async def save(self, letter: DeadLetter) -> None:
-        self.rows[letter.id] = letter
+        current = self.rows[letter.id]
+        self.rows[letter.id] = replace(  # as the real one: only the resolution and the retries change
+            current, resolved=letter.resolved, resolved_at=letter.resolved_at, retry_count=letter.retry_count,
+            last_retried_at=letter.last_retried_at,
+        )
 
     async def resolve_for_job(self, job_id: SyncJobId, now: datetime) -> int:
         hits = [d for d in self.rows.values() if d.sync_job_id == job_id and not d.resolved]
