@@ -345,3 +345,17 @@ async def test_saving_a_letter_writes_its_resolution_and_retries_only(store: Sto
         stored = await uow.dead_letters.get(letter.id)
 
     assert stored == replace(letter, resolved=True, resolved_at=at(11), retry_count=2, last_retried_at=at(11))
+
+
+async def test_line_decimals_come_back_with_the_columns_four_places(store: Store) -> None:
+    lines = (OrderLine("SKU-1", Decimal("2"), Decimal("18.5")), OrderLine("SKU-2", Decimal("1.25"), Decimal("0")))
+    order = replace(an_order(), lines=lines)
+    await placed(store, (order, []))
+
+    async with store.uow() as uow:
+        stored = await uow.orders.get(order.id)
+
+    assert stored is not None
+    assert [(str(ln.quantity), str(ln.unit_price)) for ln in stored.lines] == [
+        ("2.0000", "18.5000"), ("1.2500", "0.0000")
+    ]

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from restosync_core.errors import AgentUnavailable, CircuitOpen, Conflict, DependencyUnavailable
@@ -19,6 +20,7 @@ from restosync_core.policies.retry import UNFINISHED
 from restosync_core.ports.clock import Clock
 
 T = TypeVar("T")
+FOUR_PLACES = Decimal("0.0001")
 
 
 def _page(items: list[T], page: PageRequest) -> Page[T]:
@@ -32,7 +34,12 @@ class FakeOrderRepository:
     async def add(self, order: Order) -> None:
         if any(o.vendor_id == order.vendor_id and o.order_number == order.order_number for o in self.rows.values()):
             raise Conflict("this vendor already has an order with that number")
-        self.rows[order.id] = order
+        # as the numeric(…, 4) columns keep them: four decimal places
+        lines = tuple(
+            replace(ln, quantity=ln.quantity.quantize(FOUR_PLACES), unit_price=ln.unit_price.quantize(FOUR_PLACES))
+            for ln in order.lines
+        )
+        self.rows[order.id] = replace(order, lines=lines)
 
     async def get(self, order_id: OrderId) -> Order | None:
         return self.rows.get(order_id)
