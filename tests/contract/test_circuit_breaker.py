@@ -193,3 +193,33 @@ async def test_status_lists_every_breaker_called_in_key_order(breakers: Breakers
     assert [(s.key, s.state) for s in await breakers.breaker.status()] == [
         (OTHER, BreakerState.OPEN), (KEY, BreakerState.CLOSED)
     ]
+
+
+async def test_an_error_that_is_not_about_the_agent_is_re_raised_and_does_not_trip_it(breakers: Breakers) -> None:
+    async def bug() -> None:
+        raise ValueError("a bug in the caller")
+
+    for _ in range(6):
+        with pytest.raises(ValueError, match="a bug in the caller"):
+            await breakers.breaker.call(KEY, bug)
+
+    assert await state(breakers.breaker) is BreakerState.CLOSED
+
+
+async def test_a_caller_refused_during_the_probe_is_told_to_come_back_after_the_probe_retry_time(
+    breakers: Breakers,
+) -> None:
+    await fail(breakers.breaker, 5)
+    breakers.clock.advance(seconds=60)
+    refusals: list[CircuitOpen] = []
+
+    async def probe() -> None:
+        try:
+            await breakers.breaker.call(KEY, ok)
+        except CircuitOpen as exc:
+            refusals.append(exc)
+
+    await breakers.breaker.call(KEY, probe)
+
+    (refusal,) = refusals
+    assert refusal.retry_at == breakers.clock.now() + timedelta(seconds=POLICY.probe_retry_seconds)
