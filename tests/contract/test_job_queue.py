@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import pytest
+from rq.job import JobStatus
 
-from restosync_adapters.rq_queue import RqJobQueue, wake_id
+from restosync_adapters.rq_queue import JsonJob, RqJobQueue, wake_id
 from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.ids import SyncJobId
 from restosync_core.ports.queue import JobQueue
@@ -33,6 +34,8 @@ class Queues:
     """The same kind of queue, with its store unreachable."""
     where: Inspect
     """Which of ``wakes`` are ready to run now, and which wait for their time."""
+    run: Callable[[Wake], None]
+    """A worker takes the wake-up and finishes it."""
 
 
 @pytest.fixture(params=["fake", "rq"])
@@ -45,7 +48,10 @@ def queues(request: pytest.FixtureRequest) -> Iterator[Queues]:
             held = [w for w in wakes if w in fake.wakes]
             return {w for w in held if w[1] <= now}, {w for w in held if w[1] > now}
 
-        yield Queues(fake, FakeJobQueue(down=True), fake_where)
+        def fake_run(wake: Wake) -> None:
+            fake.wakes.discard(wake)
+
+        yield Queues(fake, FakeJobQueue(down=True), fake_where, fake_run)
         return
     prefix: str = request.getfixturevalue("redis_ns")
     real = RqJobQueue(REDIS_URL, prefix, job_timeout_seconds=60)
@@ -59,8 +65,13 @@ def queues(request: pytest.FixtureRequest) -> Iterator[Queues]:
             {w for w in wakes if wake_id(prefix, *w) in scheduled},
         )
 
+    def rq_run(wake: Wake) -> None:  # as a worker does, in RQ's own terms
+        rq_id = wake_id(prefix, *wake)
+        real.queue.remove(rq_id)
+        JsonJob.fetch(rq_id, connection=real.connection).set_status(JobStatus.FINISHED)
+
     try:
-        yield Queues(real, unreachable, rq_where)
+        yield Queues(real, unreachable, rq_where, rq_run)
     finally:
         real.close()
         unreachable.close()
@@ -106,3 +117,12 @@ async def test_the_same_job_due_at_another_time_is_another_wake_up(queues: Queue
 async def test_a_queue_that_cannot_be_reached_raises_dependency_unavailable(queues: Queues) -> None:
     with pytest.raises(DependencyUnavailable):
         await queues.down.wake_delivery(job(), datetime.now(UTC))
+
+
+async def test_a_wake_up_that_has_run_does_not_keep_the_same_one_from_being_queued_again(queues: Queues) -> None:
+    wake: Wake = (job(), datetime.now(UTC) - timedelta(minutes=1))
+    await queues.queue.wake_delivery(*wake)
+    queues.run(wake)  # it ran, and met an outage: the job is due again at the same time
+
+    assert await queues.queue.wake_delivery(*wake) is True
+    assert queues.where([wake]) == ({wake}, set())
