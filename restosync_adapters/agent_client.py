@@ -30,7 +30,7 @@ from uuid import UUID
 import h11
 import httpx
 
-from restosync_core.errors import AgentUnavailable
+from restosync_core.errors import AgentRefused, AgentUnavailable, agent_answered
 from restosync_core.model.ids import SyncJobId
 from restosync_core.policies.agent_url import AgentUrlPolicy
 
@@ -329,16 +329,14 @@ class HttpxAgentClient:
                 await response.aclose()
         except AgentAddressDenied as exc:
             log.warning("refused to call the agent at %s for sync job %s: %s", agent_url, job_id, exc)
-            raise AgentUnavailable(f"the agent's address is denied: {exc}", permanent=True) from exc
+            raise AgentRefused(f"the agent's address is denied: {exc}") from exc
         except httpx.TimeoutException as exc:
             raise AgentUnavailable(f"the agent did not answer in time ({type(exc).__name__}: {exc})") from exc
         except httpx.HTTPError as exc:
             raise AgentUnavailable(f"the agent could not be reached ({type(exc).__name__}: {exc})") from exc
         if not response.is_success:
-            raise AgentUnavailable(
-                f"the agent answered {response.status_code}: {response.text[:300]}",
-                status_code=response.status_code,
-            )
+            status = response.status_code
+            raise agent_answered(status, f"the agent answered {status}: {response.text[:300]}")
 
     async def aclose(self) -> None:
         await self.transport.aclose()

@@ -10,6 +10,7 @@ answer, and the error tree.
 """
 
 from restosync_core.errors import (
+    AgentRefused,
     AgentUnavailable,
     CircuitOpen,
     ClientError,
@@ -94,6 +95,7 @@ __all__ = [
     "AgentClient",
     "AgentDirectory",
     "AgentId",
+    "AgentRefused",
     "AgentRegistry",
     "AgentRepository",
     "AgentStatus",

@@ -8,14 +8,21 @@
     │   ├── NotFound                no such thing (404)
     │   ├── Conflict                clashes with the stored state (409)
     │   ├── PayloadTooLarge         over a named limit (413)
-    │   └── RateLimited             over a named rate limit (429)
+    │   ├── RateLimited             over a named rate limit (429)
+    │   └── AgentRefused            the agent refused an order for good, or cannot be called
+    │                               (denied address, no agent any more): dead-lettered, never retried
     └── TransientError              the world is briefly unwell; retrying may help (503)
         ├── DependencyUnavailable   PostgreSQL or Redis is down
         ├── AgentUnavailable        the vendor's agent did not answer well
         └── CircuitOpen             the breaker for that agent refuses calls for now
 
 HTTP status codes and retry policies both follow the split between client and
-transient errors. Library exceptions stop at the adapter that called the library
+transient errors. ``AgentRefused`` sits on the client side because it is the
+same verdict seen from restosync as the agent's client: the request (the order,
+or its target) is wrong and retrying it unchanged cannot succeed; it ends a
+delivery in the dead letters and never reaches the HTTP API.
+``agent_answered(status, message)`` picks ``AgentRefused`` or
+``AgentUnavailable`` for an agent's non-2xx answer. Library exceptions stop at the adapter that called the library
 and are re-raised as one of these, ``from`` the original.
 """
 
@@ -75,6 +82,17 @@ class RateLimited(ClientError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class AgentRefused(ClientError):
+    """No retry will help this delivery: the agent answered a 4xx other than 408/429 (the order
+    itself is bad), or the call cannot be made (its address is denied, the vendor's agent is gone)."""
+
+    code = "agent_refused"
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message, detail={"statusCode": status_code} if status_code else None)
+        self.status_code = status_code
+
+
 class TransientError(RestosyncError):
     """Something outside restosync is briefly unwell: the same request may succeed later."""
 
@@ -84,21 +102,13 @@ class DependencyUnavailable(TransientError):
 
 
 class AgentUnavailable(TransientError):
-    """The agent did not accept a call: timeout, refused connection or a non-2xx answer."""
+    """The agent did not accept a call, for now: a timeout, a refused connection, a 5xx, 408 or 429."""
 
     code = "agent_unavailable"
 
-    def __init__(self, message: str, *, status_code: int | None = None, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message, detail={"statusCode": status_code} if status_code else None)
         self.status_code = status_code
-        self._permanent = permanent
-
-    @property
-    def permanent(self) -> bool:
-        """No retry will help: a 4xx other than 408/429 (the request itself is bad), or a call the
-        client refused to make (``permanent=True``, e.g. the agent's host is in a denied network)."""
-        code = self.status_code
-        return self._permanent or (code is not None and 400 <= code < 500 and code not in (408, 429))
 
 
 class CircuitOpen(TransientError):
@@ -109,3 +119,14 @@ class CircuitOpen(TransientError):
     def __init__(self, message: str, *, retry_at: datetime) -> None:
         super().__init__(message, detail={"retryAt": retry_at.isoformat()})
         self.retry_at = retry_at
+
+
+RETRYABLE_4XX = frozenset({408, 429})
+"""The 4xx answers that mean "not now" (timeout, too many requests) rather than "never"."""
+
+
+def agent_answered(status_code: int, message: str) -> AgentRefused | AgentUnavailable:
+    """The error for an agent's non-2xx answer: a refusal for a 4xx other than 408/429, else transient."""
+    if 400 <= status_code < 500 and status_code not in RETRYABLE_4XX:
+        return AgentRefused(message, status_code=status_code)
+    return AgentUnavailable(message, status_code=status_code)

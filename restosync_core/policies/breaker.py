@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from restosync_core.errors import AgentUnavailable, TransientError
+from restosync_core.errors import TransientError
 from restosync_core.model.delivery import BreakerKey, BreakerState, BreakerStatus
 
 Bucket = tuple[float, int, int]
@@ -128,7 +128,6 @@ def status_of(key: BreakerKey, record: BreakerRecord, now: datetime, policy: Bre
 
 
 def counts_as_failure(exc: BaseException) -> bool:
-    """Only trouble with the agent trips a breaker: a permanent refusal (4xx) says it is up."""
-    if isinstance(exc, AgentUnavailable):
-        return not exc.permanent
+    """Only transient trouble trips a breaker: a refusal (``AgentRefused``, a 4xx) says the agent is up,
+    and any other error is the caller's own."""
     return isinstance(exc, TransientError)

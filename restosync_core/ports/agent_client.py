@@ -20,7 +20,9 @@ class AgentClient(Protocol):
     ) -> None:
         """``POST {agent_url}/sync/create-order`` with ``Idempotency-Key: <job_id>``.
 
-        Returns on a 2xx; raises ``AgentUnavailable`` (with the status code when
-        there was an answer) on anything else, a timeout or a refused connection.
+        Returns on a 2xx. Raises ``AgentRefused`` (with the status code) for a 4xx
+        other than 408/429, or when the agent's address may not be called;
+        ``AgentUnavailable`` (with the status code when there was an answer) for
+        anything else: a 5xx, 408, 429, a timeout or a refused connection.
         """
         ...

@@ -15,7 +15,7 @@ class CircuitBreaker(Protocol):
         """Run ``fn`` unless the breaker refuses (``CircuitOpen`` with the time to come back).
 
         Which errors from ``fn`` count as failures is ``policies.breaker.counts_as_failure``:
-        transient trouble does; a permanent refusal says the agent is up.
+        transient trouble does; a refusal (``AgentRefused``) says the agent is up.
         The error from ``fn`` is re-raised unchanged.
         """
         ...

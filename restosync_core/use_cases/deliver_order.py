@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from restosync_core.errors import AgentUnavailable, CircuitOpen, TransientError
+from restosync_core.errors import AgentRefused, CircuitOpen, TransientError
 from restosync_core.model.delivery import ORDERS_API, BreakerKey, DeliveryOutcome
 from restosync_core.model.ids import SyncJobId
 from restosync_core.model.orders import SyncJob, SyncJobStatus
@@ -61,10 +61,10 @@ class DeliverOrder:
             retry_at = exc.retry_at
             log.info("breaker open for %s: sync job %s deferred to %s", job.vendor_id, job.id, retry_at)
             return await self._finish(job, lambda j, t: retry.deferred(j, t, retry_at))
-        except AgentUnavailable as exc:
-            permanent, message = exc.permanent, exc.message
+        except AgentRefused as exc:
+            refusal = exc.message
             return await self._finish(
-                job, lambda j, t: retry.attempt_failed(j, t, message, self.policy, permanent=permanent)
+                job, lambda j, t: retry.attempt_failed(j, t, refusal, self.policy, permanent=True)
             )
         except TransientError as exc:
             message = exc.message
@@ -79,10 +79,9 @@ class DeliverOrder:
             # Its agent was deregistered after the order was placed. Retrying would hand the order
             # to whoever registers this vendor id next: dead-letter it now, for an admin to decide.
             log.warning("sync job %s: vendor %s has no registered agent; dead-lettering it", job.id, job.vendor_id)
-            raise AgentUnavailable(
+            raise AgentRefused(
                 f"no agent is registered for vendor {job.vendor_id} (deregistered after the order was placed); "
-                "not retried: retry this dead letter once the vendor's own agent is registered again",
-                permanent=True,
+                "not retried: retry this dead letter once the vendor's own agent is registered again"
             )
 
         async def call() -> None:

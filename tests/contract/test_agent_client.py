@@ -1,4 +1,4 @@
-"""Contract of the AgentClient: a 2xx is a delivery; anything else is ``AgentUnavailable``, permanent only for a 4xx.
+"""Contract of the AgentClient: a 2xx delivers; a 4xx but 408/429 is ``AgentRefused``; else ``AgentUnavailable``.
 
 The real client calls a real local HTTP server (``tests.fake_agent.FakeAgent``).
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from restosync_adapters.agent_client import HttpxAgentClient
-from restosync_core.errors import AgentUnavailable
+from restosync_core.errors import AgentRefused, AgentUnavailable
 from restosync_core.model.ids import SyncJobId
 from restosync_core.ports.agent_client import AgentClient
 from tests.fake_agent import FakeAgent
@@ -92,10 +92,10 @@ async def test_an_order_the_agent_accepts_is_delivered_once_with_its_idempotency
 async def test_a_4xx_is_a_permanent_refusal_with_its_status(agent: Agent, status: int) -> None:
     agent.answer(status)
 
-    with pytest.raises(AgentUnavailable) as refusal:
+    with pytest.raises(AgentRefused) as refusal:
         await deliver(agent)
 
-    assert (refusal.value.status_code, refusal.value.permanent) == (status, True)
+    assert refusal.value.status_code == status
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 503])
@@ -105,7 +105,7 @@ async def test_a_5xx_or_a_retryable_4xx_is_transient_with_its_status(agent: Agen
     with pytest.raises(AgentUnavailable) as refusal:
         await deliver(agent)
 
-    assert (refusal.value.status_code, refusal.value.permanent) == (status, False)
+    assert refusal.value.status_code == status
 
 
 async def test_an_agent_that_does_not_answer_in_time_is_transient(agent: Agent) -> None:
@@ -114,7 +114,7 @@ async def test_an_agent_that_does_not_answer_in_time_is_transient(agent: Agent) 
     with pytest.raises(AgentUnavailable) as refusal:
         await deliver(agent)
 
-    assert (refusal.value.status_code, refusal.value.permanent) == (None, False)
+    assert refusal.value.status_code is None
 
 
 async def test_an_agent_that_refuses_the_connection_is_transient(agent: Agent) -> None:
@@ -123,5 +123,5 @@ async def test_an_agent_that_refuses_the_connection_is_transient(agent: Agent) -
     with pytest.raises(AgentUnavailable) as refusal:
         await deliver(agent)
 
-    assert (refusal.value.status_code, refusal.value.permanent) == (None, False)
+    assert refusal.value.status_code is None
     assert agent.delivered() == []

@@ -19,7 +19,7 @@ import pytest
 
 from restosync_adapters.breaker import RedisCircuitBreaker
 from restosync_adapters.redis.clients import make_async_redis
-from restosync_core.errors import AgentUnavailable, CircuitOpen
+from restosync_core.errors import AgentRefused, AgentUnavailable, CircuitOpen
 from restosync_core.model.delivery import BreakerKey, BreakerState
 from restosync_core.model.ids import VendorId
 from restosync_core.policies.breaker import BreakerPolicy
@@ -64,7 +64,7 @@ async def down() -> None:
 
 
 async def refused() -> None:
-    raise AgentUnavailable("the agent answered 422", status_code=422)
+    raise AgentRefused("the agent answered 422", status_code=422)
 
 
 async def fail(breaker: CircuitBreaker, times: int, key: BreakerKey = KEY) -> None:
@@ -118,7 +118,7 @@ async def test_an_open_breaker_refuses_calls_without_running_them_until_its_rese
 
 async def test_a_permanent_refusal_does_not_count_as_a_failure(breakers: Breakers) -> None:
     for _ in range(6):
-        with pytest.raises(AgentUnavailable):
+        with pytest.raises(AgentRefused):
             await breakers.breaker.call(KEY, refused)
 
     assert await state(breakers.breaker) is BreakerState.CLOSED

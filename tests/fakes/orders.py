@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from restosync_core.errors import AgentUnavailable, CircuitOpen, Conflict, DependencyUnavailable
+from restosync_core.errors import AgentUnavailable, CircuitOpen, Conflict, DependencyUnavailable, agent_answered
 from restosync_core.model.delivery import BreakerKey, BreakerStatus, SyncJobFilter
 from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId, VendorId
 from restosync_core.model.orders import DeadLetter, Order, OrderStatus, SyncJob, SyncJobStatus
@@ -293,7 +293,9 @@ class FakeAgentClient:
             raise AgentUnavailable("connection refused")
         if self.failures:
             status = self.failures.pop(0)
-            raise AgentUnavailable(f"the agent answered {status}" if status else "timed out", status_code=status)
+            if status is None:
+                raise AgentUnavailable("timed out")
+            raise agent_answered(status, f"the agent answered {status}")
         self.received.append(Delivery(agent_url, job_id, correlation_id, payload))
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from restosync_adapters.agent_client import HttpxAgentClient
-from restosync_core.errors import AgentUnavailable
+from restosync_core.errors import AgentRefused
 from restosync_core.model.ids import SyncJobId
 from restosync_core.policies.agent_url import AgentUrlPolicy, parse_networks
 from restosync_core.policies.breaker import counts_as_failure
@@ -38,10 +38,9 @@ def test_a_host_in_a_denied_network_is_refused_for_good_without_a_connection(
         port = urlsplit(agent.url).port
         url = f"http://{host}:{port}"
         with caplog.at_level(logging.WARNING, "restosync_adapters.agent_client"), pytest.raises(
-            AgentUnavailable
+            AgentRefused
         ) as caught:
             _deliver(HttpxAgentClient("token", timeout_seconds=5, url_policy=DENY_LOOPBACK), url)
-        assert caught.value.permanent, "a denied address is not retried"
         assert not counts_as_failure(caught.value), "and says nothing about the agent's health"
         assert "denied network (127.0.0.0/8" in caught.value.message or "::1/128" in caught.value.message
         if host == "localhost":
@@ -56,6 +55,5 @@ def test_a_host_in_a_denied_network_is_refused_for_good_without_a_connection(
 
 
 def test_a_cloud_metadata_hostname_is_refused_before_any_lookup() -> None:
-    with pytest.raises(AgentUnavailable, match="cloud metadata") as caught:
+    with pytest.raises(AgentRefused, match="cloud metadata"):
         _deliver(HttpxAgentClient("token", timeout_seconds=5), "http://metadata.google.internal/")
-    assert caught.value.permanent

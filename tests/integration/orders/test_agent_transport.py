@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from restosync_adapters.agent_client import AgentTransport, HttpxAgentClient
-from restosync_core.errors import AgentUnavailable
+from restosync_core.errors import AgentRefused, AgentUnavailable
 from restosync_core.model.ids import SyncJobId
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
@@ -220,7 +220,7 @@ def test_an_error_answer_keeps_its_status_and_text_and_the_connection() -> None:
     async def scenario() -> None:
         server = await Server(refuse).start()
         transport = AgentTransport()
-        with pytest.raises(AgentUnavailable, match=r"answered 422: .*unknown sku A") as caught:
+        with pytest.raises(AgentRefused, match=r"answered 422: .*unknown sku A") as caught:
             await deliver(client(transport), server.url())
         assert caught.value.status_code == 422
         assert transport.idle_connections() == 1  # a complete exchange: the connection stays usable

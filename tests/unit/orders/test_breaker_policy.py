@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from restosync_core.errors import AgentUnavailable, CircuitOpen
+from restosync_core.errors import AgentRefused, CircuitOpen
 from restosync_core.model.delivery import BreakerKey, BreakerState
 from restosync_core.model.ids import VendorId
 from restosync_core.policies.breaker import BreakerPolicy, BreakerRecord, admit, record_call
@@ -114,10 +114,10 @@ def test_a_permanent_refusal_says_the_agent_is_up_and_does_not_count_as_a_failur
     breaker = FakeCircuitBreaker(clock)
 
     async def refuse() -> None:
-        raise AgentUnavailable("bad order", status_code=422)
+        raise AgentRefused("bad order", status_code=422)
 
     for _ in range(10):
-        with pytest.raises(AgentUnavailable):
+        with pytest.raises(AgentRefused):
             run(breaker.call(KEY, refuse))
     (status,) = run(breaker.status())
     assert status.state is BreakerState.CLOSED and status.failures == 0 and status.successes == 10
