@@ -1,19 +1,13 @@
 """RedisCircuitBreaker: one breaker per ``vendorId:apiType`` whose state every process shares in Redis.
 
-aiobreaker alone does not fit (GOTCHAS): it counts consecutive failures with no
-percentage or volume rule, its Redis storage blocks the event loop and falls back
-to "closed" when Redis errors, and half-open lets every concurrent call through.
-So each breaker lives in Redis as two keys: its state (a small JSON record: closed,
+Each breaker lives in Redis as two keys: its state (a small JSON record: closed,
 open or half-open, and when it opened) and its rolling window (a hash of
 per-slice success and failure counts). Counting calls and reading the state is
 one script (``HINCRBY`` the window, answer the state); after a failure the core's pure
 policy (``restosync_core.policies.breaker``) decides on the window whether it
 trips, and every state change is made in an optimistic transaction (WATCH/MULTI)
 so only one process makes it. The half-open probe is claimed with ``SET NX PX``,
-so exactly one caller in all processes makes it. Each process keeps
-an aiobreaker ``CircuitBreaker`` per key as its local view of the shared state,
-moved on every transition this process makes, whose listeners log transitions.
-A process trusts a "closed" it read for ``state_refresh_seconds``
+so exactly one caller in all processes makes it. A process trusts a "closed" it read for ``state_refresh_seconds``
 (``BREAKER_STATE_REFRESH_MS``, 250 ms) before asking Redis again, and counts its
 good calls in Redis with that same read: a call costs at most one round trip,
 and calls in quick succession share one per 250 ms. So an opening made by another
@@ -26,20 +20,24 @@ Only the process that makes a transition logs it and raises the
 ``circuit_breaker_open`` alert, so each is reported once. If Redis is down the
 breaker does not pretend to be closed: the call is refused as
 ``DependencyUnavailable``.
+
+Every time it reads is the injected ``Clock``'s, so tests drive it. The freshness
+of a trusted "closed" is measured on that clock too: a wall clock stepped back
+(NTP) gives a negative age, which counts as stale (one more Redis read), never
+as fresh for longer. (aiobreaker, once kept here as a per-process view whose
+listeners logged transitions, is gone: it read the wall clock itself and decided
+nothing; docs/orders.md.)
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import aiobreaker
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
@@ -78,11 +76,6 @@ breaker called without pause would otherwise grow a field per slice forever), ke
 answer its state: one round trip. ``KEYS``: window, index, state; ``ARGV``: window TTL (ms), index member,
 oldest slice start to keep, field/count pairs."""
 CLOSED_ADMISSION = policy.Admission(allowed=True, probe=False, retry_at=None, record=BreakerRecord())
-_AIO_STATE = {
-    BreakerState.CLOSED: aiobreaker.CircuitBreakerState.CLOSED,
-    BreakerState.OPEN: aiobreaker.CircuitBreakerState.OPEN,
-    BreakerState.HALF_OPEN: aiobreaker.CircuitBreakerState.HALF_OPEN,
-}
 
 
 def encode(record: BreakerRecord) -> str:
@@ -111,12 +104,6 @@ def decode(raw: bytes | str | None, window: dict[Any, Any] | None = None) -> Bre
     )
 
 
-class _TransitionLog(aiobreaker.CircuitBreakerListener):
-    def state_change(self, breaker: Any, old: Any, new: Any) -> None:
-        old_name = old.state.name.lower() if old is not None else "unknown"
-        log.warning("circuit breaker %s: %s -> %s", breaker.name, old_name, new.state.name.lower())
-
-
 class RedisCircuitBreaker:
     def __init__(
         self,
@@ -136,13 +123,11 @@ class RedisCircuitBreaker:
         self.alerts = alerts
         self.probe_ttl_ms = int(probe_ttl_seconds * 1000)
         self.state_refresh_seconds = state_refresh_seconds
-        self.local: dict[BreakerKey, aiobreaker.CircuitBreaker] = {}
-        self._closed_seen: dict[BreakerKey, float] = {}
-        """When (``time.monotonic``) Redis last said this breaker is closed."""
+        self._closed_seen: dict[BreakerKey, datetime] = {}
+        """When (``clock.now()``) Redis last said this breaker is closed."""
         self._pending: dict[BreakerKey, dict[str, int]] = {}
         """Good calls made here and not yet counted in Redis, per window field."""
         self._count = redis.register_script(COUNT_CALLS)
-        self._listener = _TransitionLog()
 
     # ------------------------------------------------------------------ keys
     def _key(self, key: BreakerKey) -> str:
@@ -221,11 +206,14 @@ class RedisCircuitBreaker:
     # ------------------------------------------------------------------ internals
     def _trusted_closed(self, key: BreakerKey) -> bool:
         seen = self._closed_seen.get(key)
-        return seen is not None and time.monotonic() - seen < self.state_refresh_seconds
+        if seen is None:
+            return False
+        age = (self.clock.now() - seen).total_seconds()
+        return 0 <= age < self.state_refresh_seconds  # a clock stepped back: stale, read again
 
     def _saw(self, key: BreakerKey, state: BreakerState) -> None:
         if state is BreakerState.CLOSED:
-            self._closed_seen[key] = time.monotonic()
+            self._closed_seen[key] = self.clock.now()
         else:
             self._closed_seen.pop(key, None)
             self._pending.pop(key, None)  # good calls of a window that has been closed since: not counted
@@ -329,15 +317,8 @@ class RedisCircuitBreaker:
             await self._transition(key, before, after)
 
     async def _transition(self, key: BreakerKey, before: BreakerRecord, after: BreakerRecord) -> None:
-        local = self.local.get(key)
-        if local is None:
-            local = aiobreaker.CircuitBreaker(fail_max=sys.maxsize, listeners=[self._listener], name=str(key))
-            if before.state is not BreakerState.CLOSED:
-                local._state_storage.state = _AIO_STATE[before.state]
-            self.local[key] = local
-        {BreakerState.OPEN: local.open, BreakerState.HALF_OPEN: local.half_open, BreakerState.CLOSED: local.close}[
-            after.state
-        ]()
+        """Log the transition this process made, and alert on an opening."""
+        log.warning("circuit breaker %s: %s -> %s", key, before.state.value, after.state.value)
         if after.state is BreakerState.OPEN and self.alerts is not None:
             retry_at = (after.opened_at or self.clock.now()) + timedelta(seconds=self.policy.reset_timeout_seconds)
             alert = Alert(

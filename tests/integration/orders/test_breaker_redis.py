@@ -1,8 +1,13 @@
-"""The Redis-shared breaker: two instances (as two processes would) see one state; one probe; one alert."""
+"""The Redis-shared breaker: two instances (as two processes would) see one state; one probe; one alert.
+
+Time is the injected ``FakeClock``'s, for the window, the reset timeout and the
+freshness of a trusted "closed" alike: the tests advance it instead of sleeping.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -85,9 +90,18 @@ async def _scenario(settings: Settings) -> dict[str, Any]:
 
 
 def test_the_breaker_state_is_shared_opens_on_the_spec_rule_and_lets_one_probe_through(
-    order_settings: Settings,
+    order_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seen = asyncio.run(_scenario(order_settings))
+    with caplog.at_level(logging.WARNING, "restosync_adapters.breaker"):
+        seen = asyncio.run(_scenario(order_settings))
+    transitions = [r.getMessage() for r in caplog.records if "->" in r.getMessage()]
+    assert transitions == [
+        f"circuit breaker {KEY}: closed -> open",
+        f"circuit breaker {KEY}: open -> half_open",
+        f"circuit breaker {KEY}: half_open -> closed",
+        f"circuit breaker {KEY}: closed -> open",
+        f"circuit breaker {KEY}: open -> closed",
+    ], "each transition logged once, by the process that made it"
     assert seen["after 3 good 2 bad"] is BreakerState.CLOSED
     assert seen["after the 3rd failure"] is BreakerState.OPEN
     assert seen["retry_at"] == timedelta(seconds=60)
@@ -123,7 +137,7 @@ async def _lag(settings: Settings, refresh_seconds: float) -> dict[str, Any]:
             seen["at once"] = await one.call(KEY, counted)
         except CircuitOpen:
             seen["at once"] = "refused"
-        await asyncio.sleep(refresh_seconds + 0.05)
+        clock.advance(seconds=refresh_seconds)  # the breaker's freshness is read on its clock: no sleep
         try:
             seen["after the refresh time"] = await one.call(KEY, counted)
         except CircuitOpen:
@@ -164,7 +178,7 @@ async def _counting(settings: Settings) -> dict[str, Any]:
         for _ in range(4):
             await one.call(KEY, _ok)
         seen["4 good calls in quick succession"] = await counts()
-        await asyncio.sleep(1.05)  # past the refresh time (1 s: margin for a loaded machine)
+        clock.advance(seconds=1)  # the refresh time, on the breaker's clock
         await one.call(KEY, _ok)  # the trusted state is stale: read again, with the pending counts
         seen["the next call after the refresh time"] = await counts()
         await one.call(KEY, _ok)
@@ -213,3 +227,32 @@ def test_the_shared_window_keeps_only_the_slices_of_the_window(order_settings: S
     assert seen["fields"] <= 12
     assert seen["status"].state is BreakerState.CLOSED
     assert seen["status"].successes == 20  # the last 10 s, two calls a second
+
+
+async def _stepped_back(settings: Settings) -> dict[str, Any]:
+    """``one`` trusts a closed state; the wall clock is stepped back (NTP): is it trusted for longer?"""
+    clock = FakeClock()
+    one_redis, two_redis = make_async_redis(settings.redis_url), make_async_redis(settings.redis_url)
+    one = RedisCircuitBreaker(one_redis, settings.redis_prefix, BreakerPolicy(), clock, state_refresh_seconds=1.0)
+    two = RedisCircuitBreaker(two_redis, settings.redis_prefix, BreakerPolicy(), clock, state_refresh_seconds=0)
+    seen: dict[str, Any] = {}
+    try:
+        await one.call(KEY, _ok)  # reads "closed" and trusts it for 1 s
+        await two.reset(KEY)
+        for _ in range(5):
+            with pytest.raises(AgentUnavailable):
+                await two.call(KEY, _down)
+        clock.advance(seconds=-30)
+        try:
+            seen["after the step back"] = await one.call(KEY, _ok)
+        except CircuitOpen:
+            seen["after the step back"] = "refused"
+    finally:
+        await one_redis.aclose()
+        await two_redis.aclose()
+    return seen
+
+
+def test_a_clock_stepped_back_makes_a_trusted_closed_stale_not_fresh_for_longer(order_settings: Settings) -> None:
+    seen = asyncio.run(_stepped_back(order_settings))
+    assert seen["after the step back"] == "refused"
