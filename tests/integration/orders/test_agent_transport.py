@@ -1,8 +1,10 @@
-"""AgentTransport and HttpxAgentClient over real sockets, against a scripted HTTP server.
+"""What HttpxAgentClient guarantees, over real sockets, against a scripted HTTP server.
 
 Each test runs one event loop holding both the client and a small server whose
-answer to each request is chosen by the test (raw bytes: the transport must
-parse what real servers send, not what a friendly fake sends).
+answer to each request is chosen by the test (raw bytes: the client must cope
+with what real servers send, not what a friendly fake sends). The client runs on
+httpx's own transport; these tests state its guarantees (headers, timeouts, the
+size limit, error mapping, keep-alive, TLS, proxies), not how httpx keeps them.
 """
 
 from __future__ import annotations
@@ -11,17 +13,18 @@ import asyncio
 import json
 import ssl
 import subprocess
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
-from restosync_adapters.agent_client import AgentTransport, HttpxAgentClient
+from restosync_adapters.agent_client import HttpxAgentClient
 from restosync_core.errors import AgentRefused, AgentUnavailable
 from restosync_core.model.ids import SyncJobId
+from restosync_core.policies.agent_url import AgentUrlPolicy, parse_networks
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
 
@@ -32,6 +35,7 @@ class Server:
 
     answer: Answer
     connections: int = 0
+    open: int = 0
     requests: list[bytes] = field(default_factory=list)
     server: asyncio.Server | None = None
     port: int = 0
@@ -46,6 +50,7 @@ class Server:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.open += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -65,6 +70,7 @@ class Server:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.open -= 1
             writer.close()
 
     async def stop(self) -> None:
@@ -73,10 +79,11 @@ class Server:
         await self.server.wait_closed()
 
 
-def ok(body: bytes = b'{"accepted":true}', extra: bytes = b"") -> Answer:
+def ok(body: bytes = b'{"accepted":true}', extra: bytes = b"", status: bytes = b"200 OK") -> Answer:
     async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
         writer.write(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s\r\n" % (len(body), extra)
+            b"HTTP/1.1 %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s\r\n"
+            % (status, len(body), extra)
             + body
         )
         await writer.drain()
@@ -84,16 +91,30 @@ def ok(body: bytes = b'{"accepted":true}', extra: bytes = b"") -> Answer:
     return answer
 
 
-def client(transport: AgentTransport | None = None, timeout: float = 5.0) -> HttpxAgentClient:
-    return HttpxAgentClient("agent-secret", timeout_seconds=timeout, transport=transport)
+def client(timeout: float = 5.0, **options: object) -> HttpxAgentClient:
+    return HttpxAgentClient("agent-secret", timeout_seconds=timeout, **options)  # type: ignore[arg-type]
 
 
 async def deliver(c: HttpxAgentClient, url: str, payload: dict[str, object] | None = None) -> None:
     await c.create_order(url, job_id=SyncJobId(uuid.uuid4()), correlation_id=uuid.uuid4(), payload=payload or {"n": 1})
 
 
+async def until(condition: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
+    """Poll ``condition`` on the loop (the server runs on it too) until it holds."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.005)
+
+
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+def headers_of(raw: bytes) -> tuple[str, dict[str, str], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    return lines[0], {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}, body
 
 
 def test_the_request_carries_the_contract_headers_and_the_json_body_and_the_connection_is_reused() -> None:
@@ -105,10 +126,8 @@ def test_the_request_carries_the_contract_headers_and_the_json_body_and_the_conn
         await c.create_order(server.url() + "/", job_id=job_id, correlation_id=correlation, payload=payload)
         await deliver(c, server.url())
         await deliver(c, server.url())
-        head, _, body = server.requests[0].partition(b"\r\n\r\n")
-        lines = head.decode().split("\r\n")
-        headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
-        assert lines[0] == "POST /sync/create-order HTTP/1.1"
+        request_line, headers, body = headers_of(server.requests[0])
+        assert request_line == "POST /sync/create-order HTTP/1.1"
         assert headers["host"] == f"127.0.0.1:{server.port}"
         assert headers["authorization"] == "Bearer agent-secret"
         assert headers["idempotency-key"] == str(job_id)
@@ -129,14 +148,11 @@ def test_a_chunked_answer_is_read_whole_and_the_connection_is_reused() -> None:
 
     async def scenario() -> None:
         server = await Server(answer).start()
-        transport = AgentTransport()
-        request = httpx.Request("POST", server.url() + "/x", content=b"{}")
-        response = await transport.handle_async_request(request)
-        assert response.status_code == 202
-        assert await response.aread() == b"hello"
-        await deliver(client(transport), server.url())
+        c = client()
+        await deliver(c, server.url())
+        await deliver(c, server.url())
         assert server.connections == 1
-        await transport.aclose()
+        await c.aclose()
         await server.stop()
 
     run(scenario)
@@ -145,10 +161,8 @@ def test_a_chunked_answer_is_read_whole_and_the_connection_is_reused() -> None:
 def test_an_answer_with_connection_close_is_not_kept() -> None:
     async def scenario() -> None:
         server = await Server(ok(extra=b"connection: close\r\n")).start()
-        transport = AgentTransport()
-        c = client(transport)
+        c = client()
         await deliver(c, server.url())
-        assert transport.idle_connections() == 0
         await deliver(c, server.url())
         assert server.connections == 2
         await c.aclose()
@@ -157,17 +171,44 @@ def test_an_answer_with_connection_close_is_not_kept() -> None:
     run(scenario)
 
 
-def test_an_agent_that_hangs_up_without_answering_is_unavailable_and_its_connection_dropped() -> None:
-    async def hang_up(_: bytes, writer: asyncio.StreamWriter) -> None:
-        writer.close()
+def test_a_kept_alive_connection_the_agent_closed_while_idle_does_not_fail_the_next_delivery() -> None:
+    async def answer_then_hang_up(raw: bytes, writer: asyncio.StreamWriter) -> None:
+        await ok()(raw, writer)
+        writer.close()  # the agent's keep-alive timeout, right after its answer
 
     async def scenario() -> None:
-        server = await Server(hang_up).start()
-        transport = AgentTransport()
+        server = await Server(answer_then_hang_up).start()
+        c = client()
+        await deliver(c, server.url())
+        await until(lambda: server.open == 0, "the agent to close its side")
+        await deliver(c, server.url())  # on a new connection, not an error on the dead one
+        assert (server.connections, len(server.requests)) == (2, 2)
+        await c.aclose()
+        await server.stop()
+
+    run(scenario)
+
+
+def test_an_agent_that_hangs_up_without_answering_is_unavailable_and_its_connection_dropped() -> None:
+    calls = 0
+
+    async def hang_up_once(raw: bytes, writer: asyncio.StreamWriter) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            writer.close()
+        else:
+            await ok()(raw, writer)
+
+    async def scenario() -> None:
+        server = await Server(hang_up_once).start()
+        c = client()
         with pytest.raises(AgentUnavailable, match=r"could not be reached .*RemoteProtocolError") as caught:
-            await deliver(client(transport), server.url())
+            await deliver(c, server.url())
         assert caught.value.status_code is None
-        assert transport.idle_connections() == 0
+        await deliver(c, server.url())
+        assert server.connections == 2
+        await c.aclose()
         await server.stop()
 
     run(scenario)
@@ -179,13 +220,41 @@ def test_an_agent_that_does_not_answer_in_time_is_unavailable() -> None:
 
     async def scenario() -> None:
         server = await Server(never).start()
-        transport = AgentTransport()
-        with pytest.raises(AgentUnavailable, match=r"did not answer in time .*ReadTimeout"):
-            await deliver(client(transport, timeout=0.2), server.url())
-        assert transport.idle_connections() == 0
+        c = client(timeout=0.2)
+        with pytest.raises(AgentUnavailable, match=r"did not answer in time \(within 0.2 s"):
+            await deliver(c, server.url())
+        await c.aclose()
         await server.stop()
 
     run(scenario)
+
+
+def test_the_whole_answer_must_come_within_the_agent_timeout_not_each_read() -> None:
+    async def trickle(_: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n")
+        for _ in range(100):  # a byte every 50 ms: each read is quick, the answer takes 5 s
+            await asyncio.sleep(0.05)
+            writer.write(b"x")
+            await writer.drain()
+
+    async def scenario() -> None:
+        server = await Server(trickle).start()
+        c = client(timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(AgentUnavailable, match="did not answer in time"):
+            await deliver(c, server.url())
+        assert time.monotonic() - started < 2.0
+        await c.aclose()
+        await server.stop()
+
+    run(scenario)
+
+
+def test_connecting_is_bounded_by_5_seconds_and_the_call_by_the_agent_timeout() -> None:
+    c = client(timeout=30)
+    timeout = c.client.timeout
+    assert (timeout.connect, timeout.read, c.timeout_seconds) == (5.0, 30, 30)
+    assert client(timeout=2).client.timeout.connect == 2
 
 
 def test_a_refused_connection_is_unavailable() -> None:
@@ -193,72 +262,115 @@ def test_a_refused_connection_is_unavailable() -> None:
         server = await Server(ok()).start()
         url = server.url()
         await server.stop()  # nothing listens there any more
-        with pytest.raises(AgentUnavailable, match=r"could not be reached .*ConnectError"):
-            await deliver(client(), url)
+        c = client()
+        with pytest.raises(AgentUnavailable, match=r"could not be reached .*ConnectError") as caught:
+            await deliver(c, url)
+        assert caught.value.status_code is None
+        await c.aclose()
 
     run(scenario)
 
 
-def test_an_answer_over_the_size_limit_is_refused_naming_the_limit() -> None:
+async def _undeclared_length(_: bytes, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" + b"x" * 5000)  # ends when it closes
+    await writer.drain()
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    "answer", [ok(body=b"x" * 5000), _undeclared_length], ids=["declared length", "undeclared length"]
+)
+def test_an_answer_over_the_size_limit_is_refused_naming_the_limit(answer: Answer) -> None:
     async def scenario() -> None:
-        server = await Server(ok(body=b"x" * 5000)).start()
-        transport = AgentTransport(max_response_bytes=1000)
+        server = await Server(answer).start()
+        c = client(max_response_bytes=1000)
         with pytest.raises(AgentUnavailable, match="larger than 1000 bytes"):
-            await deliver(client(transport), server.url())
-        assert transport.idle_connections() == 0
-        await server.stop()
-
-    run(scenario)
-
-
-def test_an_error_answer_keeps_its_status_and_text_and_the_connection() -> None:
-    async def refuse(_: bytes, writer: asyncio.StreamWriter) -> None:
-        body = b'{"message":"unknown sku A"}'
-        writer.write(b"HTTP/1.1 422 Unprocessable Entity\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
-        await writer.drain()
-
-    async def scenario() -> None:
-        server = await Server(refuse).start()
-        transport = AgentTransport()
-        with pytest.raises(AgentRefused, match=r"answered 422: .*unknown sku A") as caught:
-            await deliver(client(transport), server.url())
-        assert caught.value.status_code == 422
-        assert transport.idle_connections() == 1  # a complete exchange: the connection stays usable
-        await transport.aclose()
-        await server.stop()
-
-    run(scenario)
-
-
-def test_a_call_cancelled_midway_closes_its_connection() -> None:
-    async def slow(_: bytes, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(0.3)
-        await ok()(b"", writer)
-
-    async def scenario() -> None:
-        server = await Server(slow).start()
-        transport = AgentTransport()
-        c = client(transport)
-        task = asyncio.create_task(deliver(c, server.url()))
-        await asyncio.sleep(0.1)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert transport.idle_connections() == 0  # its answer may still come: never reuse it
-        await deliver(c, server.url())
-        assert server.connections == 2
+            await deliver(c, server.url())
+        await deliver(HttpxAgentClient("s", timeout_seconds=5), server.url())  # the default limit is 1 MiB
         await c.aclose()
         await server.stop()
 
     run(scenario)
 
 
-def test_an_idle_connection_past_its_keep_alive_expiry_is_replaced() -> None:
+def test_a_chunked_answer_over_the_size_limit_is_not_read_past_the_limit_nor_its_connection_kept() -> None:
+    sent = 0
+
+    async def endless(_: bytes, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        chunk = b"x" * 4096
+        try:
+            for _ in range(2560):  # 10 MiB, unless the client stops reading
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await writer.drain()
+                sent += len(chunk)
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        except ConnectionError:
+            writer.close()
+
     async def scenario() -> None:
-        server = await Server(ok()).start()
-        c = client(AgentTransport(keepalive_expiry=0.05))
-        await deliver(c, server.url())
-        await asyncio.sleep(0.1)
+        server = await Server(endless).start()
+        c = client(max_response_bytes=10_000)
+        with pytest.raises(AgentUnavailable, match="larger than 10000 bytes"):
+            await deliver(c, server.url())
+        await until(lambda: server.open == 0, "the connection to be dropped")
+        assert sent < 5 * 1024 * 1024, "the client stopped reading at the limit"
+        await c.aclose()
+        await server.stop()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("status", [400, 404, 422])
+def test_a_4xx_answer_is_a_refusal_with_its_status_and_text_and_keeps_the_connection(status: int) -> None:
+    async def scenario() -> None:
+        body = b'{"message":"unknown sku A"}'
+        server = await Server(ok(body=body, status=b"%d Nope" % status)).start()
+        c = client()
+        with pytest.raises(AgentRefused, match=rf"answered {status}: .*unknown sku A") as caught:
+            await deliver(c, server.url())
+        assert caught.value.status_code == status
+        with pytest.raises(AgentRefused):
+            await deliver(c, server.url())
+        assert server.connections == 1  # a complete exchange: the connection stays usable
+        await c.aclose()
+        await server.stop()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 503])
+def test_a_5xx_408_or_429_answer_is_transient_with_its_status(status: int) -> None:
+    async def scenario() -> None:
+        server = await Server(ok(body=b"busy", status=b"%d Busy" % status)).start()
+        c = client()
+        with pytest.raises(AgentUnavailable, match=rf"answered {status}: busy") as caught:
+            await deliver(c, server.url())
+        assert caught.value.status_code == status
+        await c.aclose()
+        await server.stop()
+
+    run(scenario)
+
+
+def test_a_call_cancelled_midway_closes_its_connection() -> None:
+    release = asyncio.Event()
+
+    async def slow(raw: bytes, writer: asyncio.StreamWriter) -> None:
+        await release.wait()
+        await ok()(raw, writer)
+
+    async def scenario() -> None:
+        server = await Server(slow).start()
+        c = client()
+        task = asyncio.create_task(deliver(c, server.url()))
+        await until(lambda: len(server.requests) == 1, "the request to arrive")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()  # its answer still comes: it must not be read as the next call's
         await deliver(c, server.url())
         assert server.connections == 2
         await c.aclose()
@@ -297,15 +409,54 @@ def test_https_agents_are_reached_over_tls_and_checked_against_the_trusted_roots
 
     async def scenario() -> None:
         server = await Server(ok()).start(ssl_context=server_side)
-        c = client(AgentTransport(ssl_context=trusting))
+        c = client(verify=trusting)
         await deliver(c, server.url("https", "localhost"))
         await deliver(c, server.url("https", "localhost"))
         assert server.connections == 1
         await c.aclose()
         # The default roots do not trust a self-signed certificate: refused, not sent.
+        default = client()
         with pytest.raises(AgentUnavailable, match="ConnectError"):
-            await deliver(client(AgentTransport()), server.url("https", "localhost"))
+            await deliver(default, server.url("https", "localhost"))
         assert len(server.requests) == 2
+        await default.aclose()
         await server.stop()
+
+    run(scenario)
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_an_http_proxy_from_the_environment_carries_the_call(no_proxy_env: pytest.MonkeyPatch) -> None:
+    async def scenario() -> None:
+        proxy = await Server(ok()).start()
+        no_proxy_env.setenv("HTTP_PROXY", proxy.url())
+        c = client()
+        await deliver(c, "http://127.0.0.1:9")  # nothing listens there: only the proxy can answer
+        request_line, headers, _ = headers_of(proxy.requests[0])
+        assert request_line == "POST http://127.0.0.1:9/sync/create-order HTTP/1.1"
+        assert headers["authorization"] == "Bearer agent-secret"
+        await c.aclose()
+        await proxy.stop()
+
+    run(scenario)
+
+
+def test_a_denied_address_is_refused_before_anything_reaches_the_proxy(no_proxy_env: pytest.MonkeyPatch) -> None:
+    async def scenario() -> None:
+        proxy = await Server(ok()).start()
+        no_proxy_env.setenv("HTTP_PROXY", proxy.url())
+        c = client(url_policy=AgentUrlPolicy(denied_networks=parse_networks("10.0.0.0/8")))
+        with pytest.raises(AgentRefused, match="denied network"):
+            await deliver(c, "http://10.1.2.3:8080")
+        assert proxy.requests == []
+        await c.aclose()
+        await proxy.stop()
 
     run(scenario)
