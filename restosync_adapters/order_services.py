@@ -11,7 +11,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.agent_client import HttpxAgentClient
 from restosync_adapters.breaker import RedisCircuitBreaker
-from restosync_adapters.postgres.orders import PgAgentDirectory, PgSyncJobClaims
+from restosync_adapters.postgres.agent_directory import PgAgentDirectory
+from restosync_adapters.postgres.sync_jobs import PgSyncJobClaims
 from restosync_adapters.rq_queue import RqJobQueue
 from restosync_adapters.settings import Settings
 from restosync_core.policies.breaker import BreakerPolicy

@@ -47,13 +47,6 @@ Columns = list[tuple[str, str]]
 _JSON = msgspec.json.Encoder(decimal_format="string")
 
 
-def bind_catalog_repositories(uow: Any, conn: AsyncConnection[Any]) -> None:
-    """``uow.items``, ``uow.stock`` and ``uow.warehouses`` on the unit of work's connection."""
-    uow.items = PgItemRepository(conn)
-    uow.stock = PgStockRepository(conn)
-    uow.warehouses = PgWarehouseRepository(conn)
-
-
 @contextmanager
 def _database_errors() -> Iterator[None]:
     """Connection loss, timeouts, deadlocks: transient, the whole request may be retried."""

@@ -11,9 +11,11 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from restosync_adapters.postgres.agents import PgAgentRepository
 from restosync_adapters.postgres.audit import PgAuditLog
-from restosync_adapters.postgres.catalog import bind_catalog_repositories
+from restosync_adapters.postgres.catalog import PgItemRepository, PgStockRepository, PgWarehouseRepository
+from restosync_adapters.postgres.dead_letters import PgDeadLetterRepository
 from restosync_adapters.postgres.mappings import PgMappingRepository
-from restosync_adapters.postgres.orders import bind_order_repositories
+from restosync_adapters.postgres.orders import PgOrderRepository
+from restosync_adapters.postgres.sync_jobs import PgSyncJobRepository
 from restosync_core.errors import DependencyUnavailable
 
 
@@ -50,9 +52,13 @@ class PgUnitOfWork:
     def _bind(self, conn: AsyncConnection[Any]) -> None:
         """Create this transaction's repositories (each area adds its own line)."""
         self.agents = PgAgentRepository(conn)
-        bind_catalog_repositories(self, conn)
+        self.items = PgItemRepository(conn)
+        self.stock = PgStockRepository(conn)
+        self.warehouses = PgWarehouseRepository(conn)
         self.mappings = PgMappingRepository(conn)
-        bind_order_repositories(self, conn)
+        self.orders = PgOrderRepository(conn)
+        self.sync_jobs = PgSyncJobRepository(conn)
+        self.dead_letters = PgDeadLetterRepository(conn)
         self.audit_log = PgAuditLog(conn)
 
     async def __aexit__(
