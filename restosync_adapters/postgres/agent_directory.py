@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from restosync_core.errors import DependencyUnavailable
+from restosync_adapters.postgres.errors import map_db_errors
 from restosync_core.model.ids import VendorId
 
 SELECT_AGENT_URL = "SELECT agent_url FROM agent_registry WHERE vendor_id = %s"
@@ -31,12 +30,10 @@ class PgAgentDirectory:
         hit = self._known.get(vendor_id)
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
-        try:
+        with map_db_errors():
             async with self.pool.connection() as conn:
                 cur = await conn.execute(SELECT_AGENT_URL, (vendor_id,))
                 row = await cur.fetchone()
-        except (psycopg.OperationalError, TimeoutError) as exc:
-            raise DependencyUnavailable("the database is unavailable") from exc
         if row is None:
             return None  # not remembered: "no agent" dead-letters a job, so it is always asked afresh
         url = str(row["agent_url"])

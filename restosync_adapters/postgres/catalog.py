@@ -24,19 +24,17 @@ order, so two pushes lock shared rows in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
-import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
 
-from restosync_core.errors import DependencyUnavailable
+from restosync_adapters.postgres.errors import map_db_errors
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import StoredVersion
 from restosync_core.ports.catalog import ItemWrite, StockKey, StockTarget, StockWrite, WarehouseWrite
@@ -45,15 +43,6 @@ W = TypeVar("W")
 Row = tuple[Any, ...]
 Columns = list[tuple[str, str]]
 _JSON = msgspec.json.Encoder(decimal_format="string")
-
-
-@contextmanager
-def _database_errors() -> Iterator[None]:
-    """Connection loss, timeouts, deadlocks: transient, the whole request may be retried."""
-    try:
-        yield
-    except psycopg.OperationalError as exc:
-        raise DependencyUnavailable("the database is unavailable") from exc
 
 
 def _from_arrays(columns: Columns) -> str:
@@ -96,7 +85,7 @@ async def _write_chunks(
     executes it; the results are collected at the end.
     """
     returned: list[Row] = []
-    with _database_errors():
+    with map_db_errors():
         if isinstance(chunks, Sequence):
             for rows in chunks:
                 make = upsert.json_row
@@ -177,7 +166,7 @@ class PgItemRepository:
     async def stored_versions(self, vendor_id: VendorId, skus: Sequence[str]) -> dict[str, StoredVersion]:
         if not skus:
             return {}
-        with _database_errors():
+        with map_db_errors():
             async with self._conn.cursor(row_factory=tuple_row) as cur:
                 await cur.execute(ITEM_VERSIONS, (list(skus), vendor_id))
                 rows = await cur.fetchall()
@@ -235,7 +224,7 @@ class PgWarehouseRepository:
     ) -> dict[str, StoredVersion]:
         if not warehouse_ids:
             return {}
-        with _database_errors():
+        with map_db_errors():
             async with self._conn.cursor(row_factory=tuple_row) as cur:
                 await cur.execute(WAREHOUSE_VERSIONS, (list(warehouse_ids), vendor_id))
                 rows = await cur.fetchall()
@@ -287,7 +276,7 @@ class PgStockRepository:
         if not keys:
             return {}
         skus, codes = zip(*keys, strict=True)
-        with _database_errors():
+        with map_db_errors():
             async with self._conn.cursor(row_factory=tuple_row) as cur:
                 await cur.execute(STOCK_TARGETS, (list(skus), list(codes), vendor_id, vendor_id, vendor_id))
                 rows = await cur.fetchall()

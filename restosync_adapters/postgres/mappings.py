@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
-from restosync_core.errors import Conflict, DependencyUnavailable
+from restosync_adapters.postgres.errors import map_db_errors
+from restosync_core.errors import Conflict
 from restosync_core.model.ids import MappingId, VendorId
 from restosync_core.model.mappings import Mapping, MappingResult, MappingType, NewMapping
 from restosync_core.model.pagination import Page, PageRequest
@@ -120,12 +120,10 @@ class PgMappingLookup:
             "types": [str(t) for t, _ in keys],
             "codes": [c for _, c in keys],
         }
-        try:
+        with map_db_errors():
             async with self._pool.connection() as conn:
                 cur = await conn.execute(FIND_ACTIVE, params)
                 rows = await cur.fetchall()
-        except (PoolTimeout, psycopg.OperationalError) as exc:
-            raise DependencyUnavailable("the database is unavailable") from exc
         return {
             (MappingType(r["mapping_type"]), r["erp_code"]): MappingResult(r["resto_code"], r["resto_label"])
             for r in rows
@@ -172,10 +170,8 @@ class PgMappingRepository:
         before = await self._one(GET_FOR_UPDATE, (mapping_id,))
         if before is None:
             return None
-        try:
+        with map_db_errors(conflict=lambda: _duplicate(new, None)):
             after = await self._one(REPLACE, (*_values(new), mapping_id))
-        except psycopg.errors.UniqueViolation as exc:
-            raise _duplicate(new, None) from exc
         assert after is not None  # the row is locked FOR UPDATE above
         return before, after
 

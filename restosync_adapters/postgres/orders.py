@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg import AsyncConnection
 
+from restosync_adapters.postgres.errors import map_db_errors
 from restosync_core.errors import Conflict
 from restosync_core.model.ids import OrderId, VendorId
 from restosync_core.model.orders import Order, OrderLine, OrderStatus
@@ -33,16 +33,15 @@ class PgOrderRepository:
         self.conn = conn
 
     async def add(self, order: Order) -> None:
-        try:
+        def conflict() -> Conflict:
+            return Conflict(f"vendor {order.vendor_id} already has an order numbered {order.order_number}")
+
+        with map_db_errors(conflict=conflict):
             async with self.conn.transaction():  # a savepoint: the caller's transaction survives a conflict
                 await self.conn.execute(
                     INSERT_ORDER,
                     (order.id, order.vendor_id, order.order_number, order.created_at, order.updated_at),
                 )
-        except psycopg.errors.UniqueViolation as exc:
-            raise Conflict(
-                f"vendor {order.vendor_id} already has an order numbered {order.order_number}"
-            ) from exc
         lines = order.lines
         await self.conn.execute(
             INSERT_LINES,

@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from restosync_core.errors import DependencyUnavailable
+from restosync_adapters.postgres.errors import map_db_errors
 from restosync_core.model.delivery import SyncJobFilter
 from restosync_core.model.ids import OrderId, SyncJobId, VendorId
 from restosync_core.model.orders import SyncJob, SyncJobStatus
@@ -169,15 +168,11 @@ class PgSyncJobClaims:
         self.pool = pool
 
     async def claim(self, job_id: SyncJobId, worker: str, now: datetime, until: datetime) -> SyncJob | None:
-        try:
+        with map_db_errors():
             async with self.pool.connection() as conn:
                 return await PgSyncJobRepository(conn).claim(job_id, worker, now, until)
-        except psycopg.OperationalError as exc:
-            raise DependencyUnavailable("the database is unavailable") from exc
 
     async def save_claimed(self, job: SyncJob, worker: str, attempts: int) -> bool:
-        try:
+        with map_db_errors():
             async with self.pool.connection() as conn:
                 return await PgSyncJobRepository(conn).save_claimed(job, worker, attempts)
-        except psycopg.OperationalError as exc:
-            raise DependencyUnavailable("the database is unavailable") from exc

@@ -5,18 +5,17 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Self
 
-import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.postgres.agents import PgAgentRepository
 from restosync_adapters.postgres.audit import PgAuditLog
 from restosync_adapters.postgres.catalog import PgItemRepository, PgStockRepository, PgWarehouseRepository
 from restosync_adapters.postgres.dead_letters import PgDeadLetterRepository
+from restosync_adapters.postgres.errors import map_db_errors, ours
 from restosync_adapters.postgres.mappings import PgMappingRepository
 from restosync_adapters.postgres.orders import PgOrderRepository
 from restosync_adapters.postgres.sync_jobs import PgSyncJobRepository
-from restosync_core.errors import DependencyUnavailable
 
 
 class PgUnitOfWork:
@@ -33,18 +32,17 @@ class PgUnitOfWork:
         self.conn: AsyncConnection[Any]
 
     async def __aenter__(self) -> Self:
-        try:
+        with map_db_errors():
             self._conn_cm = self._pool.connection()
             self.conn = await self._conn_cm.__aenter__()
-        except (PoolTimeout, psycopg.OperationalError) as exc:
-            raise DependencyUnavailable("the database is unavailable") from exc
         try:
             self._tx_cm = self.conn.transaction()
             await self._tx_cm.__aenter__()
         except BaseException as exc:
             await self._conn_cm.__aexit__(type(exc), exc, exc.__traceback__)
-            if isinstance(exc, psycopg.OperationalError):
-                raise DependencyUnavailable("the database is unavailable") from exc
+            translated = ours(exc)
+            if translated is not None:
+                raise translated from exc
             raise
         self._bind(self.conn)
         return self
@@ -67,12 +65,11 @@ class PgUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
+        with map_db_errors():  # the commit or rollback
             try:
                 await self._tx_cm.__aexit__(exc_type, exc, tb)
             finally:
                 await self._conn_cm.__aexit__(exc_type, exc, tb)
-        except psycopg.OperationalError as commit_exc:
-            raise DependencyUnavailable("the database is unavailable") from commit_exc
-        if isinstance(exc, psycopg.OperationalError):
-            raise DependencyUnavailable("the database is unavailable") from exc
+        translated = ours(exc) if exc is not None else None  # the block's own database error
+        if translated is not None:
+            raise translated from exc
