@@ -5,36 +5,45 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
+from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from restosync_adapters.postgres.rows import columns, fetch_all, fetch_one, model_and, model_row, render
 from restosync_core.model.ids import DeadLetterId, SyncJobId, VendorId
 from restosync_core.model.orders import DeadLetter, SyncJob
 from restosync_core.model.pagination import Page, PageRequest
 
-Row = dict[str, Any]
+LETTER_ROW = model_row(DeadLetter)
+LETTER_AND_TOTAL_ROW = model_and(DeadLetter, "total")
+_LETTER = columns(DeadLetter, exclude=("details",))  # details are the API's, not stored
 
-REFRESH_LETTER = """
+
+def _q(template: str) -> str:
+    return render(sql.SQL(template).format(letter=_LETTER))
+
+
+REFRESH_LETTER = _q("""
 UPDATE dead_letter_queue SET payload = %s, last_error = %s, attempts = %s
 WHERE sync_job_id = %s AND NOT resolved
-RETURNING *
-"""
-INSERT_LETTER = """
+RETURNING {letter}
+""")
+INSERT_LETTER = _q("""
 INSERT INTO dead_letter_queue (sync_job_id, vendor_id, job_type, payload, last_error, attempts, created_at)
 VALUES (%s, %s, %s, %s, %s, %s, %s)
-RETURNING *
-"""
-SELECT_LETTER = "SELECT * FROM dead_letter_queue WHERE id = %s"
-SELECT_LETTER_FOR_UPDATE = "SELECT * FROM dead_letter_queue WHERE id = %s FOR UPDATE"
-SELECT_LETTERS_OF_JOB = "SELECT * FROM dead_letter_queue WHERE sync_job_id = %s ORDER BY created_at"
-LIST_UNRESOLVED = """
-SELECT *, count(*) OVER () AS total FROM dead_letter_queue
+RETURNING {letter}
+""")
+SELECT_LETTER = _q("SELECT {letter} FROM dead_letter_queue WHERE id = %s")
+SELECT_LETTER_FOR_UPDATE = SELECT_LETTER + " FOR UPDATE"
+SELECT_LETTERS_OF_JOB = _q("SELECT {letter} FROM dead_letter_queue WHERE sync_job_id = %s ORDER BY created_at")
+LIST_UNRESOLVED = _q("""
+SELECT {letter}, count(*) OVER () AS total FROM dead_letter_queue
 WHERE NOT resolved AND (%(vendor)s::text IS NULL OR vendor_id = %(vendor)s)
 ORDER BY created_at, id
 LIMIT %(limit)s OFFSET %(offset)s
-"""
+""")
 COUNT_UNRESOLVED = """
-SELECT count(*) AS total FROM dead_letter_queue
+SELECT count(*) FROM dead_letter_queue
 WHERE NOT resolved AND (%(vendor)s::text IS NULL OR vendor_id = %(vendor)s)
 """
 SAVE_LETTER = """
@@ -46,58 +55,40 @@ UPDATE dead_letter_queue SET resolved = true, resolved_at = %s WHERE sync_job_id
 """
 
 
-def letter_from_row(row: Row) -> DeadLetter:
-    return DeadLetter(
-        id=row["id"],
-        sync_job_id=row["sync_job_id"],
-        vendor_id=VendorId(row["vendor_id"]),
-        job_type=row["job_type"],
-        payload=row["payload"],
-        last_error=row["last_error"],
-        attempts=row["attempts"],
-        resolved=row["resolved"],
-        created_at=row["created_at"],
-        resolved_at=row["resolved_at"],
-        retry_count=row["retry_count"],
-        last_retried_at=row["last_retried_at"],
-    )
-
-
 class PgDeadLetterRepository:
     def __init__(self, conn: AsyncConnection[Any]) -> None:
         self.conn = conn
 
     async def add(self, job: SyncJob, now: datetime) -> DeadLetter:
-        cur = await self.conn.execute(REFRESH_LETTER, (Jsonb(job.payload), job.last_error, job.attempts, job.id))
-        row = await cur.fetchone()
-        if row is None:
-            cur = await self.conn.execute(
+        letter = await fetch_one(
+            self.conn, LETTER_ROW, REFRESH_LETTER, (Jsonb(job.payload), job.last_error, job.attempts, job.id)
+        )
+        if letter is None:
+            letter = await fetch_one(
+                self.conn,
+                LETTER_ROW,
                 INSERT_LETTER,
                 (job.id, job.vendor_id, job.job_type, Jsonb(job.payload), job.last_error, job.attempts, now),
             )
-            row = await cur.fetchone()
-        assert row is not None
-        return letter_from_row(row)
+        assert letter is not None
+        return letter
 
     async def get(self, letter_id: DeadLetterId, *, for_update: bool = False) -> DeadLetter | None:
-        cur = await self.conn.execute(SELECT_LETTER_FOR_UPDATE if for_update else SELECT_LETTER, (letter_id,))
-        row = await cur.fetchone()
-        return letter_from_row(row) if row else None
+        query = SELECT_LETTER_FOR_UPDATE if for_update else SELECT_LETTER
+        return await fetch_one(self.conn, LETTER_ROW, query, (letter_id,))
 
     async def for_job(self, job_id: SyncJobId) -> list[DeadLetter]:
-        cur = await self.conn.execute(SELECT_LETTERS_OF_JOB, (job_id,))
-        return [letter_from_row(r) for r in await cur.fetchall()]
+        return await fetch_all(self.conn, LETTER_ROW, SELECT_LETTERS_OF_JOB, (job_id,))
 
     async def list_unresolved(self, page: PageRequest, vendor_id: VendorId | None = None) -> Page[DeadLetter]:
         params = {"vendor": vendor_id, "limit": page.limit, "offset": page.offset}
-        cur = await self.conn.execute(LIST_UNRESOLVED, params)
-        rows = await cur.fetchall()
+        rows = await fetch_all(self.conn, LETTER_AND_TOTAL_ROW, LIST_UNRESOLVED, params)
         if rows:
-            total = rows[0]["total"]
+            total: int = rows[0][1]
         else:
-            cur = await self.conn.execute(COUNT_UNRESOLVED, params)
-            total = (await cur.fetchone() or {"total": 0})["total"]
-        return Page(items=[letter_from_row(r) for r in rows], page=page.page, limit=page.limit, total=total)
+            counted = await fetch_one(self.conn, tuple_row, COUNT_UNRESOLVED, params)
+            total = counted[0] if counted else 0
+        return Page(items=[letter for letter, _ in rows], page=page.page, limit=page.limit, total=total)
 
     async def save(self, letter: DeadLetter) -> None:
         await self.conn.execute(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
+
+from restosync_adapters.postgres.rows import fetch_one
 
 
 @asynccontextmanager
@@ -17,6 +20,5 @@ async def try_advisory_lock(pool: AsyncConnectionPool, key: int) -> AsyncIterato
     dies), so a lock can never stay behind on a connection that goes back to the pool.
     """
     async with pool.connection() as conn, conn.transaction():
-        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS acquired", (key,))
-        row = await cur.fetchone()
-        yield bool(row and row["acquired"])
+        row = await fetch_one(conn, tuple_row, "SELECT pg_try_advisory_xact_lock(%s)", (key,))
+        yield bool(row and row[0])

@@ -5,17 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.postgres.errors import map_db_errors
+from restosync_adapters.postgres.rows import fetch_all, fetch_one, field_names, model_row, render
 from restosync_core.errors import Conflict
 from restosync_core.model.ids import MappingId, VendorId
 from restosync_core.model.mappings import Mapping, MappingResult, MappingType, NewMapping
 from restosync_core.model.pagination import Page, PageRequest
 from restosync_core.ports.mappings import CodeKey, MappingFilter, SeedOutcome
 
-_COLUMNS = "id, vendor_id, mapping_type::text AS mapping_type, erp_code, resto_code, resto_label, is_active"
+MAPPING_ROW = model_row(Mapping, mapping_type=MappingType)
+
+
+# The type as text (not the enum): LIST's "ORDER BY mapping_type" means this output column, so
+# lists are ordered by the type's name.
+_MAPPING = sql.SQL(", ").join(
+    sql.SQL("{0}::text AS {0}").format(sql.Identifier(n)) if n == "mapping_type" else sql.Identifier(n)
+    for n in field_names(Mapping)
+)
+
+
+def _q(template: str) -> str:
+    """``{mapping}``: the columns of a ``Mapping``."""
+    return render(sql.SQL(template).format(mapping=_MAPPING))
+
 
 # Joining against unnest() rather than "= ANY(...)" keeps the plan on the unique
 # index even for a vendor the planner has no statistics for yet (see GOTCHAS).
@@ -27,45 +43,45 @@ JOIN erp_code_mappings m
 WHERE m.is_active
 """
 
-GET = f"SELECT {_COLUMNS} FROM erp_code_mappings WHERE id = %s"
+GET = _q("SELECT {mapping} FROM erp_code_mappings WHERE id = %s")
 GET_FOR_UPDATE = GET + " FOR UPDATE"
-GET_BY_KEY = f"""
-SELECT {_COLUMNS} FROM erp_code_mappings
+GET_BY_KEY = _q("""
+SELECT {mapping} FROM erp_code_mappings
 WHERE vendor_id = %s AND mapping_type = %s::mapping_type AND erp_code = %s
-"""
+""")
 
 _LIST_WHERE = """
 WHERE (%(vendor_id)s::text IS NULL OR vendor_id = %(vendor_id)s)
   AND (%(mapping_type)s::mapping_type IS NULL OR mapping_type = %(mapping_type)s::mapping_type)
   AND (%(is_active)s::boolean IS NULL OR is_active = %(is_active)s)
 """
-COUNT = "SELECT count(*) AS total FROM erp_code_mappings" + _LIST_WHERE
-LIST = f"""
-SELECT {_COLUMNS} FROM erp_code_mappings {_LIST_WHERE}
+COUNT = "SELECT count(*) FROM erp_code_mappings" + _LIST_WHERE
+LIST = _q("""
+SELECT {mapping} FROM erp_code_mappings""" + _LIST_WHERE + """
 ORDER BY vendor_id, mapping_type, erp_code
 LIMIT %(limit)s OFFSET %(offset)s
-"""
+""")
 
-CREATE = f"""
+CREATE = _q("""
 INSERT INTO erp_code_mappings (vendor_id, mapping_type, erp_code, resto_code, resto_label, is_active)
 VALUES (%s, %s::mapping_type, %s, %s, %s, %s)
 ON CONFLICT (vendor_id, mapping_type, erp_code) DO NOTHING
-RETURNING {_COLUMNS}
-"""
+RETURNING {mapping}
+""")
 
-REPLACE = f"""
+REPLACE = _q("""
 UPDATE erp_code_mappings
 SET vendor_id = %s, mapping_type = %s::mapping_type, erp_code = %s,
     resto_code = %s, resto_label = %s, is_active = %s, updated_at = now()
 WHERE id = %s
-RETURNING {_COLUMNS}
-"""
+RETURNING {mapping}
+""")
 
-DEACTIVATE = f"""
+DEACTIVATE = _q("""
 UPDATE erp_code_mappings SET is_active = false, updated_at = now()
 WHERE id = %s AND is_active
-RETURNING {_COLUMNS}
-"""
+RETURNING {mapping}
+""")
 
 # One statement for the whole seed. A row whose values are already stored is
 # not touched (the WHERE of DO UPDATE), so it is neither returned nor counted:
@@ -90,18 +106,6 @@ FROM written
 """
 
 
-def _mapping(row: dict[str, Any]) -> Mapping:
-    return Mapping(
-        id=MappingId(row["id"]),
-        vendor_id=VendorId(row["vendor_id"]),
-        mapping_type=MappingType(row["mapping_type"]),
-        erp_code=row["erp_code"],
-        resto_code=row["resto_code"],
-        resto_label=row["resto_label"],
-        is_active=row["is_active"],
-    )
-
-
 def _values(new: NewMapping) -> tuple[object, ...]:
     return (new.vendor_id, new.mapping_type.value, new.erp_code, new.resto_code, new.resto_label, new.is_active)
 
@@ -122,11 +126,10 @@ class PgMappingLookup:
         }
         with map_db_errors():
             async with self._pool.connection() as conn:
-                cur = await conn.execute(FIND_ACTIVE, params)
-                rows = await cur.fetchall()
+                rows = await fetch_all(conn, tuple_row, FIND_ACTIVE, params)  # tuples: every ingest asks
         return {
-            (MappingType(r["mapping_type"]), r["erp_code"]): MappingResult(r["resto_code"], r["resto_label"])
-            for r in rows
+            (MappingType(mapping_type), erp_code): MappingResult(resto_code, resto_label)
+            for mapping_type, erp_code, resto_code, resto_label in rows
         }
 
 
@@ -137,9 +140,7 @@ class PgMappingRepository:
         self._conn = conn
 
     async def _one(self, query: str, params: Sequence[object]) -> Mapping | None:
-        cur = await self._conn.execute(query, params)
-        row = await cur.fetchone()
-        return _mapping(row) if row else None
+        return await fetch_one(self._conn, MAPPING_ROW, query, params)
 
     async def get(self, mapping_id: MappingId) -> Mapping | None:
         return await self._one(GET, (mapping_id,))
@@ -152,12 +153,10 @@ class PgMappingRepository:
             "limit": page.limit,
             "offset": page.offset,
         }
-        cur = await self._conn.execute(COUNT, params)
-        total_row = await cur.fetchone()
-        total = int(total_row["total"]) if total_row else 0
-        cur = await self._conn.execute(LIST, params)
-        rows = await cur.fetchall()
-        return Page(items=[_mapping(r) for r in rows], page=page.page, limit=page.limit, total=total)
+        counted = await fetch_one(self._conn, tuple_row, COUNT, params)
+        total = int(counted[0]) if counted else 0
+        mappings = await fetch_all(self._conn, MAPPING_ROW, LIST, params)
+        return Page(items=mappings, page=page.page, limit=page.limit, total=total)
 
     async def create(self, new: NewMapping) -> Mapping:
         created = await self._one(CREATE, _values(new))
@@ -182,7 +181,7 @@ class PgMappingRepository:
     async def upsert_many(self, rows: Sequence[NewMapping]) -> SeedOutcome:
         if not rows:
             return SeedOutcome(created=0, updated=0, unchanged=0)
-        columns = (
+        values = (
             [r.vendor_id for r in rows],
             [r.mapping_type.value for r in rows],
             [r.erp_code for r in rows],
@@ -190,10 +189,9 @@ class PgMappingRepository:
             [r.resto_label for r in rows],
             [r.is_active for r in rows],
         )
-        cur = await self._conn.execute(UPSERT_MANY, columns)
-        result = await cur.fetchone()
+        result = await fetch_one(self._conn, tuple_row, UPSERT_MANY, values)
         assert result is not None  # an aggregate always answers one row
-        created, updated = int(result["created"]), int(result["updated"])
+        created, updated = int(result[0]), int(result[1])
         return SeedOutcome(created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 

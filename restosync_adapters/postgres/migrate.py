@@ -79,13 +79,13 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
         try:
             conn.execute(_CREATE_TABLE)
             rows = conn.execute("SELECT filename, checksum FROM schema_migrations").fetchall()
-            applied = dict(rows)
+            applied: dict[str, str] = dict(rows)
             _check_history(files, applied)
             for f in files:
                 if f.filename in applied:
                     continue
                 with conn.transaction():
-                    conn.execute(f.sql.encode("utf-8"))  # type: ignore[call-overload]
+                    conn.execute(f.sql.encode("utf-8"))
                     conn.execute(
                         "INSERT INTO schema_migrations (filename, checksum) VALUES (%s, %s)",
                         (f.filename, f.checksum),

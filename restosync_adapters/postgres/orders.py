@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 from restosync_adapters.postgres.errors import map_db_errors
+from restosync_adapters.postgres.rows import columns, fetch_all, fetch_one, model_row, render
 from restosync_core.errors import Conflict
-from restosync_core.model.ids import OrderId, VendorId
+from restosync_core.model.ids import OrderId
 from restosync_core.model.orders import Order, OrderLine, OrderStatus
 
 INSERT_ORDER = """
@@ -21,8 +24,12 @@ INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price)
 SELECT %s, n, sku, quantity, unit_price
 FROM unnest(%s::int[], %s::text[], %s::numeric[], %s::numeric[]) AS t(n, sku, quantity, unit_price)
 """
-SELECT_ORDER = "SELECT * FROM orders WHERE id = %s"
-SELECT_LINES = "SELECT sku, quantity, unit_price FROM order_lines WHERE order_id = %s ORDER BY line_no"
+ORDER_ROW = model_row(partial(Order, lines=()), status=OrderStatus)  # the lines are read next
+LINE_ROW = model_row(OrderLine)
+SELECT_ORDER = render(sql.SQL("SELECT {} FROM orders WHERE id = %s").format(columns(Order, exclude=("lines",))))
+SELECT_LINES = render(
+    sql.SQL("SELECT {} FROM order_lines WHERE order_id = %s ORDER BY line_no").format(columns(OrderLine))
+)
 UPDATE_ORDER_STATUS = """
 UPDATE orders SET status = %s, erp_reference = coalesce(%s, erp_reference), updated_at = %s WHERE id = %s
 """
@@ -55,22 +62,11 @@ class PgOrderRepository:
         )
 
     async def get(self, order_id: OrderId) -> Order | None:
-        cur = await self.conn.execute(SELECT_ORDER, (order_id,))
-        row = await cur.fetchone()
-        if row is None:
+        order = await fetch_one(self.conn, ORDER_ROW, SELECT_ORDER, (order_id,))
+        if order is None:
             return None
-        cur = await self.conn.execute(SELECT_LINES, (order_id,))
-        lines = tuple(OrderLine(r["sku"], r["quantity"], r["unit_price"]) for r in await cur.fetchall())
-        return Order(
-            id=row["id"],
-            vendor_id=VendorId(row["vendor_id"]),
-            order_number=row["order_number"],
-            status=OrderStatus(row["status"]),
-            lines=lines,
-            erp_reference=row["erp_reference"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+        lines = await fetch_all(self.conn, LINE_ROW, SELECT_LINES, (order_id,))
+        return replace(order, lines=tuple(lines))
 
     async def set_status(
         self, order_id: OrderId, status: OrderStatus, now: datetime, *, erp_reference: str | None = None
