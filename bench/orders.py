@@ -203,7 +203,7 @@ class Bench:
         """Latency: the order placed (committed, worker woken: what the API answers after) -> the
         agent has it. Throughput: BURST orders placed first, their wake-ups then queued in one go
         (as the bare jobs are), until the agent has the last one."""
-        place = services.orders.place
+        place = services.place_order
         received = 0
         latencies, with_placing = [], []
         for i in range(-WARMUP, SAMPLES):  # the first few warm each worker's connections up
@@ -218,11 +218,11 @@ class Bench:
                 latencies.append((at - placed) * 1000)
                 with_placing.append((at - t0) * 1000)
         held = HeldWakeUps()
-        policy = services.orders.place.policy
+        policy = services.place_order.policy
         place_held = PlaceOrder(services.uow, held, services.clock, policy)
         for n in range(BURST):
             await place_held(self._order(f"T-{n}"))
-        queue = services.orders.queue
+        queue = services.queue
         assert isinstance(queue, RqJobQueue)
         cpu_before = cpu_by_kind(self._workers_root())
         t0 = time.perf_counter()

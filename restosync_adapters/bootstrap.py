@@ -1,20 +1,26 @@
 """The composition root: builds settings, pools, clients, adapters and use cases for one process.
 
-The API, the worker, the scheduler and the tests all start here. Nothing is
-connected until ``await services.start()``; ``await services.stop()`` closes it
-all. Tests pass fakes as keyword overrides.
+The API, the worker, the scheduler and the tests all start here. Overrides (the
+ports listed in ``OVERRIDABLE``) are taken *before* anything is built, so a fake
+passed in is the one every use case gets; an unknown name is a ``TypeError``.
+Nothing is connected until ``await services.start()``; ``await services.stop()``
+closes it all.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
+from redis import Redis as SyncRedis
 
+from restosync_adapters.agent_client import HttpxAgentClient
 from restosync_adapters.alerts import LoggingAlertSink
 from restosync_adapters.breaker import RedisCircuitBreaker
 from restosync_adapters.health import (
@@ -25,54 +31,167 @@ from restosync_adapters.health import (
     QueuesProbe,
     RedisProbe,
 )
-from restosync_adapters.order_services import OrderServices, build_order_services, close_order_services
 from restosync_adapters.passwords import BcryptTokenHasher
+from restosync_adapters.postgres.agent_directory import PgAgentDirectory
 from restosync_adapters.postgres.mappings import PgMappingLookup
 from restosync_adapters.postgres.pool import make_pool
+from restosync_adapters.postgres.sync_jobs import PgSyncJobClaims
 from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
-from restosync_adapters.redis.clients import make_async_redis
+from restosync_adapters.redis.clients import make_async_redis, make_sync_redis
 from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
 from restosync_adapters.redis.rate_limiter import RedisRateLimiter
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
+from restosync_adapters.rq_queue import RqJobQueue
 from restosync_adapters.settings import Settings
+from restosync_core.policies.breaker import BreakerPolicy
+from restosync_core.policies.retry import RetryPolicy
+from restosync_core.ports.agent_client import AgentClient, AgentDirectory
+from restosync_core.ports.agents import AgentTokenCache, TokenHasher
 from restosync_core.ports.alerts import AlertSink
+from restosync_core.ports.breaker import CircuitBreaker
 from restosync_core.ports.clock import Clock, SystemClock
 from restosync_core.ports.health import HealthProbe
-from restosync_core.ports.mappings import MappingInvalidation, MappingResolver
+from restosync_core.ports.mappings import MappingInvalidation, MappingLookup, MappingResolver
+from restosync_core.ports.orders import SyncJobClaims
+from restosync_core.ports.queue import JobQueue
 from restosync_core.ports.rate_limit import RateLimiter
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from restosync_core.use_cases.agent_registry import AgentRegistry
+from restosync_core.use_cases.authenticate_agent import AuthenticateAgent
+from restosync_core.use_cases.check_agent_health import CheckAgentHealth
+from restosync_core.use_cases.create_mapping import CreateMapping
+from restosync_core.use_cases.delete_mapping import DeleteMapping
+from restosync_core.use_cases.deliver_order import DeliverOrder
+from restosync_core.use_cases.deregister_agent import DeregisterAgent
+from restosync_core.use_cases.get_agent import GetAgent
+from restosync_core.use_cases.get_mapping import GetMapping
+from restosync_core.use_cases.handle_order_callback import HandleOrderCallback
 from restosync_core.use_cases.ingest_items import IngestItems
 from restosync_core.use_cases.ingest_stock import IngestStock
 from restosync_core.use_cases.ingest_warehouses import IngestWarehouses
+from restosync_core.use_cases.list_agents import ListAgents
+from restosync_core.use_cases.list_mappings import ListMappings
+from restosync_core.use_cases.place_order import PlaceOrder
+from restosync_core.use_cases.record_agent_heartbeat import RecordAgentHeartbeat
+from restosync_core.use_cases.register_agent import RegisterAgent
+from restosync_core.use_cases.report_health import ReportHealth
+from restosync_core.use_cases.reset_circuit_breaker import ResetCircuitBreaker
+from restosync_core.use_cases.resolve_dead_letter import ResolveDeadLetter
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
+from restosync_core.use_cases.retry_dead_letter import RetryDeadLetter
+from restosync_core.use_cases.seed_mappings import SeedMappings
+from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
+from restosync_core.use_cases.update_agent import UpdateAgent
+from restosync_core.use_cases.update_mapping import UpdateMapping
+from restosync_core.use_cases.view_dead_letters import ViewDeadLetters
+from restosync_core.use_cases.view_orders import ViewOrders
+from restosync_core.use_cases.view_sync_jobs import ViewSyncJobs
 
 log = logging.getLogger(__name__)
+
+JOB_TIMEOUT_MARGIN_SECONDS = 60
+
+OVERRIDABLE = frozenset(
+    {
+        "clock",
+        "uow",
+        "pool",
+        "redis",
+        "sync_redis",
+        "probes",
+        "alerts",
+        "rate_limiter",
+        "token_hasher",
+        "token_cache",
+        "mapping_lookup",
+        "mapping_invalidation",
+        "mapping_resolver",
+        "queue",
+        "breaker",
+        "agent_client",
+        "agent_directory",
+        "sync_job_claims",
+    }
+)
+"""The parts a caller (a test, a bench) may replace: the ports and the connections behind them."""
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.order_max_attempts,
+        delays=settings.order_retry_delays,
+        claim_seconds=settings.order_claim_seconds,
+        callback_timeout_seconds=settings.order_callback_timeout_seconds,
+    )
+
+
+def breaker_policy(settings: Settings) -> BreakerPolicy:
+    return BreakerPolicy(
+        error_threshold_percent=settings.breaker_error_threshold_percent,
+        volume_threshold=settings.breaker_volume_threshold,
+        reset_timeout_seconds=settings.breaker_reset_timeout_seconds,
+        window_seconds=settings.breaker_window_seconds,
+        probe_retry_seconds=min(5.0, settings.breaker_reset_timeout_seconds),
+    )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
 class Services:
-    """Everything one process uses, built once; the shells read from here."""
+    """Everything one process uses, built once by ``bootstrap``; the shells read from here."""
 
     settings: Settings
+    # --- ports and connections
     clock: Clock
     uow: UnitOfWorkFactory
+    pool: AsyncConnectionPool
+    redis: aioredis.Redis
+    sync_redis: SyncRedis
+    """The blocking Redis client RQ and rq-scheduler need (raw bytes, no decoding)."""
     probes: list[HealthProbe]
-    pool: AsyncConnectionPool | None = None
-    redis: aioredis.Redis | None = None
-    # --- mappings (always set by bootstrap(); None only in a hand-built Services)
-    mapping_resolver: MappingResolver = None  # type: ignore[assignment]
-    mapping_invalidation: MappingInvalidation = None  # type: ignore[assignment]
-    # --- agents, alerts and rate limits (always set by bootstrap())
-    agents: AgentRegistry = None  # type: ignore[assignment]
-    alerts: AlertSink = None  # type: ignore[assignment]
-    rate_limiter: RateLimiter = None  # type: ignore[assignment]
-    # --- ingest (always set by bootstrap())
-    ingest_items: IngestItems = None  # type: ignore[assignment]
-    ingest_stock: IngestStock = None  # type: ignore[assignment]
-    ingest_warehouses: IngestWarehouses = None  # type: ignore[assignment]
-    # --- orders: delivery use cases, queue, breaker and agent client (always set by bootstrap())
-    orders: OrderServices = None  # type: ignore[assignment]
+    alerts: AlertSink
+    rate_limiter: RateLimiter
+    mapping_resolver: MappingResolver
+    mapping_invalidation: MappingInvalidation
+    queue: JobQueue
+    breaker: CircuitBreaker
+    agent_client: AgentClient
+    agent_directory: AgentDirectory
+    # --- use cases: agents
+    register_agent: RegisterAgent
+    authenticate_agent: AuthenticateAgent
+    record_heartbeat: RecordAgentHeartbeat
+    deregister_agent: DeregisterAgent
+    get_agent: GetAgent
+    list_agents: ListAgents
+    update_agent: UpdateAgent
+    check_agent_health: CheckAgentHealth
+    # --- use cases: mappings
+    list_mappings: ListMappings
+    get_mapping: GetMapping
+    create_mapping: CreateMapping
+    update_mapping: UpdateMapping
+    delete_mapping: DeleteMapping
+    seed_mappings: SeedMappings
+    # --- use cases: ingest
+    ingest_items: IngestItems
+    ingest_stock: IngestStock
+    ingest_warehouses: IngestWarehouses
+    # --- use cases: orders (docs/orders.md)
+    place_order: PlaceOrder
+    deliver_order: DeliverOrder
+    handle_order_callback: HandleOrderCallback
+    sweep_sync_jobs: SweepSyncJobs
+    retry_dead_letter: RetryDeadLetter
+    resolve_dead_letter: ResolveDeadLetter
+    view_dead_letters: ViewDeadLetters
+    view_sync_jobs: ViewSyncJobs
+    view_orders: ViewOrders
+    reset_circuit_breaker: ResetCircuitBreaker
+    # --- use cases: health
+    report_health: ReportHealth
     _on_start: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _on_stop: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
@@ -95,35 +214,165 @@ def bootstrap(
     synchronous_commit: bool = True,
     **overrides: Any,
 ) -> Services:
-    """Build the real services from ``settings`` (default: the environment); ``overrides`` replace parts.
+    """Build the real services from ``settings`` (default: the environment); ``overrides`` replace ports.
 
     ``synchronous_commit=False`` only for processes whose every write is redone if lost (workers).
     """
+    unknown = sorted(set(overrides) - OVERRIDABLE)
+    if unknown:
+        raise TypeError(
+            f"bootstrap() got unknown override(s) {', '.join(unknown)}; "
+            f"the parts that can be replaced are: {', '.join(sorted(OVERRIDABLE))}"
+        )
     settings = settings or Settings.from_env()
-    pool = overrides.pop("pool", None) or make_pool(
-        settings.database_url, max_size=pool_size or settings.db_pool_size, synchronous_commit=synchronous_commit
-    )
-    redis = overrides.pop("redis", None) or make_async_redis(settings.redis_url)
 
-    def uow() -> UnitOfWork:
+    def part(name: str, build: Callable[[], Any]) -> Any:
+        """The override of ``name`` if one was given, else the real one (built only then)."""
+        value = overrides.get(name)
+        return value if value is not None else build()
+
+    prefix = settings.redis_prefix
+    pool: AsyncConnectionPool = part(
+        "pool",
+        lambda: make_pool(
+            settings.database_url, max_size=pool_size or settings.db_pool_size, synchronous_commit=synchronous_commit
+        ),
+    )
+    async_redis: aioredis.Redis = part("redis", lambda: make_async_redis(settings.redis_url))
+    sync_redis: SyncRedis = part("sync_redis", lambda: make_sync_redis(settings.redis_url))
+    clock: Clock = part("clock", SystemClock)
+
+    def pg_uow() -> UnitOfWork:
         return PgUnitOfWork(pool)
 
-    probes: list[HealthProbe] = [
-        DatabaseProbe(pool),
-        RedisProbe(redis),
-        QueuesProbe(redis, settings.redis_prefix),
-        AgentsProbe(pool),
-        MemoryProbe(settings.memory_max_rss_mb),
-        DiskProbe(settings.disk_min_free_mb),
-    ]
+    uow: UnitOfWorkFactory = part("uow", lambda: pg_uow)
+    probes: list[HealthProbe] = part(
+        "probes",
+        lambda: [
+            DatabaseProbe(pool),
+            RedisProbe(async_redis),
+            QueuesProbe(async_redis, prefix),
+            AgentsProbe(pool),
+            MemoryProbe(settings.memory_max_rss_mb),
+            DiskProbe(settings.disk_min_free_mb),
+        ],
+    )
+    alerts: AlertSink = part("alerts", LoggingAlertSink)
+    rate_limiter: RateLimiter = part("rate_limiter", lambda: RedisRateLimiter(async_redis, prefix))
+    hasher: TokenHasher = part("token_hasher", BcryptTokenHasher)
+    tokens: AgentTokenCache = part(
+        "token_cache",
+        lambda: RedisAgentTokenCache(async_redis, prefix, settings.agent_secret, settings.agent_token_cache_ttl),
+    )
+
+    # --- mappings: one resolver (and its cache) per process, kept fresh through Redis
+    invalidation: MappingInvalidation = part(
+        "mapping_invalidation", lambda: RedisMappingInvalidation(async_redis, prefix)
+    )
+    lookup: MappingLookup = part("mapping_lookup", lambda: PgMappingLookup(pool))
+    resolver: MappingResolver = part(
+        "mapping_resolver",
+        lambda: CachedMappingResolver(
+            lookup=lookup,
+            invalidation=invalidation,
+            clock=clock,
+            ttl_seconds=settings.mapping_cache_ttl_seconds,
+            max_entries=settings.mapping_cache_max_entries,
+            redis_retry_seconds=settings.mapping_cache_redis_retry_seconds,
+        ),
+    )
+
+    # --- orders: delivery to agents through RQ, the shared breaker and httpx (docs/orders.md)
+    policy = retry_policy(settings)
+    queue: JobQueue = part(
+        "queue",
+        lambda: RqJobQueue(
+            sync_redis,
+            prefix,
+            job_timeout_seconds=int(settings.agent_timeout_seconds + JOB_TIMEOUT_MARGIN_SECONDS),
+        ),
+    )
+    breaker: CircuitBreaker = part(
+        "breaker",
+        lambda: RedisCircuitBreaker(
+            async_redis,
+            prefix,
+            breaker_policy(settings),
+            clock,
+            alerts=alerts,
+            probe_ttl_seconds=settings.agent_timeout_seconds + 5,
+            state_refresh_seconds=settings.breaker_state_refresh_ms / 1000,
+        ),
+    )
+    agent_client: AgentClient = part(
+        "agent_client",
+        lambda: HttpxAgentClient(
+            settings.agent_secret, timeout_seconds=settings.agent_timeout_seconds, url_policy=settings.agent_url_policy
+        ),
+    )
+    directory: AgentDirectory = part("agent_directory", lambda: PgAgentDirectory(pool))
+    claims: SyncJobClaims = part("sync_job_claims", lambda: PgSyncJobClaims(pool))
+
+    url_policy = settings.agent_url_policy
+    chunk = settings.ingest_chunk_size
     services = Services(
         settings=settings,
-        clock=overrides.pop("clock", None) or SystemClock(),
-        uow=overrides.pop("uow", None) or uow,
-        probes=overrides.pop("probes", None) or probes,
+        clock=clock,
+        uow=uow,
         pool=pool,
-        redis=redis,
+        redis=async_redis,
+        sync_redis=sync_redis,
+        probes=probes,
+        alerts=alerts,
+        rate_limiter=rate_limiter,
+        mapping_resolver=resolver,
+        mapping_invalidation=invalidation,
+        queue=queue,
+        breaker=breaker,
+        agent_client=agent_client,
+        agent_directory=directory,
+        # agents: bcrypt off the hot path via the token cache
+        register_agent=RegisterAgent(uow, hasher, tokens, clock, url_policy),
+        authenticate_agent=AuthenticateAgent(uow, hasher, tokens),
+        record_heartbeat=RecordAgentHeartbeat(uow, clock, flush_interval=settings.agent_heartbeat_flush_seconds),
+        deregister_agent=DeregisterAgent(uow, tokens, clock),
+        get_agent=GetAgent(uow, clock),
+        list_agents=ListAgents(uow, clock),
+        update_agent=UpdateAgent(uow, clock, url_policy),
+        check_agent_health=CheckAgentHealth(uow, clock, alerts),
+        # mappings
+        list_mappings=ListMappings(uow),
+        get_mapping=GetMapping(uow),
+        create_mapping=CreateMapping(uow, invalidation),
+        update_mapping=UpdateMapping(uow, invalidation),
+        delete_mapping=DeleteMapping(uow, invalidation),
+        seed_mappings=SeedMappings(uow, invalidation, max_rows=settings.mapping_seed_max_rows),
+        # ingest: the three push pipelines (items need the mapping resolver)
+        ingest_items=IngestItems(uow, resolver, clock, chunk),
+        ingest_stock=IngestStock(uow, clock, chunk),
+        ingest_warehouses=IngestWarehouses(uow, clock, chunk),
+        # orders
+        place_order=PlaceOrder(uow, queue, clock, policy),
+        deliver_order=DeliverOrder(
+            uow, queue, clock, policy, directory, agent_client, breaker, worker_name(), claims
+        ),
+        handle_order_callback=HandleOrderCallback(uow, queue, clock, policy),
+        sweep_sync_jobs=SweepSyncJobs(uow, queue, clock),
+        retry_dead_letter=RetryDeadLetter(uow, queue, clock),
+        resolve_dead_letter=ResolveDeadLetter(uow, clock),
+        view_dead_letters=ViewDeadLetters(uow),
+        view_sync_jobs=ViewSyncJobs(uow),
+        view_orders=ViewOrders(uow),
+        reset_circuit_breaker=ResetCircuitBreaker(uow, breaker),
+        report_health=ReportHealth(probes),
     )
+    _lifecycle(services)
+    return services
+
+
+def _lifecycle(services: Services) -> None:
+    """What ``start()`` opens and ``stop()`` closes (stop hooks run last-added first)."""
+    pool, async_redis, sync_redis = services.pool, services.redis, services.sync_redis
 
     async def open_pool() -> None:
         await pool.open(wait=False)
@@ -133,60 +382,18 @@ def bootstrap(
         log.info("closed the database pool")
 
     async def close_redis() -> None:
-        await redis.aclose()
-        log.info("closed the Redis client")
+        await async_redis.aclose()
+        sync_redis.close()
+        log.info("closed the Redis clients")
+
+    async def close_agent_client() -> None:
+        if isinstance(services.agent_client, HttpxAgentClient):
+            await services.agent_client.aclose()
 
     services._on_start.append(open_pool)
-    services._on_stop.extend([close_redis, close_pool])
-
-    # --- mappings: one resolver (and its cache) per process, kept fresh through Redis
-    services.mapping_invalidation = RedisMappingInvalidation(redis, settings.redis_prefix)
-    services.mapping_resolver = CachedMappingResolver(
-        lookup=PgMappingLookup(pool),
-        invalidation=services.mapping_invalidation,
-        clock=services.clock,
-        ttl_seconds=settings.mapping_cache_ttl_seconds,
-        max_entries=settings.mapping_cache_max_entries,
-        redis_retry_seconds=settings.mapping_cache_redis_retry_seconds,
-    )
-    # --- end mappings
-
-    # --- agents: registry use cases, bcrypt off the hot path via the Redis token cache
-    services.alerts = overrides.pop("alerts", None) or LoggingAlertSink()
-    services.rate_limiter = overrides.pop("rate_limiter", None) or RedisRateLimiter(redis, settings.redis_prefix)
-    services.agents = overrides.pop("agents", None) or AgentRegistry.build(
-        uow=services.uow,
-        clock=services.clock,
-        hasher=overrides.pop("token_hasher", None) or BcryptTokenHasher(),
-        tokens=overrides.pop("token_cache", None)
-        or RedisAgentTokenCache(redis, settings.redis_prefix, settings.agent_secret, settings.agent_token_cache_ttl),
-        alerts=services.alerts,
-        heartbeat_flush_seconds=settings.agent_heartbeat_flush_seconds,
-        agent_url_policy=settings.agent_url_policy,
-    )
-    services._on_stop.append(services.agents.heartbeat.close)  # runs before the pool closes
-    # --- end agents
-
-    # --- ingest: the three push pipelines (items need the mapping resolver)
-    chunk = settings.ingest_chunk_size
-    services.ingest_items = IngestItems(services.uow, services.mapping_resolver, services.clock, chunk)
-    services.ingest_stock = IngestStock(services.uow, services.clock, chunk)
-    services.ingest_warehouses = IngestWarehouses(services.uow, services.clock, chunk)
-    # --- end ingest
-
-    # --- orders: delivery to agents through RQ, the shared breaker and httpx (docs/orders.md)
-    services.orders = overrides.pop("orders", None) or build_order_services(
-        settings, uow=services.uow, clock=services.clock, pool=pool, redis=redis, alerts=services.alerts
-    )
-
-    async def close_orders() -> None:
-        await close_order_services(services.orders)
-
-    services._on_stop.insert(0, close_orders)
-    if isinstance(services.orders.breaker, RedisCircuitBreaker):
-        services._on_stop.append(services.orders.breaker.flush)  # runs before Redis closes: good calls counted
-    # --- end orders
-
-    for name, value in overrides.items():
-        setattr(services, name, value)
-    return services
+    services._on_stop.append(close_pool)
+    services._on_stop.append(close_redis)
+    if isinstance(services.breaker, RedisCircuitBreaker):
+        services._on_stop.append(services.breaker.flush)  # before Redis closes: good calls counted
+    services._on_stop.append(services.record_heartbeat.close)  # before the pool closes
+    services._on_stop.append(close_agent_client)

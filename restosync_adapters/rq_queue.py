@@ -23,7 +23,6 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from restosync_adapters.queues import ORDER_SYNC, rq_queue_name
-from restosync_adapters.redis.clients import make_sync_redis
 from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.ids import SyncJobId
 
@@ -63,9 +62,11 @@ def wake_id(prefix: str, job_id: SyncJobId, due_at: datetime) -> str:
 
 
 class RqJobQueue:
-    def __init__(self, redis_url: str, prefix: str, *, job_timeout_seconds: int) -> None:
+    """``connection``: the process's blocking Redis client (``Services.sync_redis``); its owner closes it."""
+
+    def __init__(self, connection: redis.Redis, prefix: str, *, job_timeout_seconds: int) -> None:
         self.prefix = prefix
-        self.connection = make_sync_redis(redis_url)
+        self.connection = connection
         self.queue = make_queue(self.connection, prefix, ORDER_SYNC)
         self.job_timeout = job_timeout_seconds
 
@@ -113,6 +114,3 @@ class RqJobQueue:
         except DuplicateJobError:
             return False
         return True
-
-    def close(self) -> None:
-        self.connection.close()

@@ -73,7 +73,6 @@ from restosync_core.ports.orders import DeadLetterRepository, OrderRepository, S
 from restosync_core.ports.queue import JobQueue
 from restosync_core.ports.rate_limit import RateLimiter
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from restosync_core.use_cases.agent_registry import AgentRegistry
 from restosync_core.use_cases.deliver_order import DeliverOrder
 from restosync_core.use_cases.handle_order_callback import HandleOrderCallback
 from restosync_core.use_cases.ingest_items import IngestItems
@@ -96,7 +95,6 @@ __all__ = [
     "AgentDirectory",
     "AgentId",
     "AgentRefused",
-    "AgentRegistry",
     "AgentRepository",
     "AgentStatus",
     "AgentTokenCache",

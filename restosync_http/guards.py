@@ -66,7 +66,7 @@ async def agent_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
     vendor = connection.headers.get(VENDOR_HEADER, "")
     if token is None or not vendor:
         raise Unauthenticated(AGENT_AUTH_FAILED)
-    vendor_id = await services_of(connection).agents.authenticate(vendor, token)
+    vendor_id = await services_of(connection).authenticate_agent(vendor, token)
     connection.state[AGENT_VENDOR_STATE] = vendor_id
 
 

@@ -129,7 +129,7 @@ class RateLimitMiddleware:
     async def _check(self, scope: Scope) -> None:
         services = scope["litestar_app"].state.services
         settings = services.settings
-        if not settings.rate_limits_enabled or services.rate_limiter is None:  # None: a hand-built Services
+        if not settings.rate_limits_enabled:
             return
         limits = _applicable(scope)
         charges = [

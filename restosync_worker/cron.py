@@ -33,11 +33,11 @@ class CronEntry:
 
 
 async def _sweep_sync_jobs(services: Services) -> object:
-    return await services.orders.sweep()
+    return await services.sweep_sync_jobs()
 
 
 async def _check_agent_health(services: Services) -> object:
-    report = await services.agents.check_health()
+    report = await services.check_agent_health()
     return f"{report.checked} checked, {len(report.transitions)} transition(s)"
 
 

@@ -24,7 +24,7 @@ def deliver_order(sync_job_id: str) -> str:
     bind_context(sync_job_id=sync_job_id)
     services = runtime.current().services
     try:
-        outcome = runtime.current().run(services.orders.deliver(SyncJobId(uuid.UUID(sync_job_id))))
+        outcome = runtime.current().run(services.deliver_order(SyncJobId(uuid.UUID(sync_job_id))))
     except TransientError as exc:
         log.warning("sync job %s not delivered now (%s); the sweeper will wake it again", sync_job_id, exc)
         return "transient_error"

@@ -28,7 +28,6 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 
 from restosync_adapters.reconnect import Backoff, Outage
-from restosync_adapters.redis.clients import make_sync_redis
 from restosync_adapters.rq_queue import JsonJob
 from restosync_adapters.settings import Settings
 from restosync_worker import runtime
@@ -77,12 +76,12 @@ def serve(
 ) -> None:
     """One worker process: RQ's work loop, started afresh after each outage, until a stop signal."""
     _stop_on_signals()
-    connection = make_sync_redis(settings.redis_url)
     outage = Outage(log, "Redis")
     reconnect = Backoff(initial=0.5, cap=RECONNECT_CAP_SECONDS)
     restart = Backoff(initial=1.0, cap=RESTART_CAP_SECONDS)
     try:
         while not STOP.is_set():
+            connection = runtime.start(settings).services.sync_redis  # the Redis client RQ works with
             try:
                 connection.ping()
             except redis.RedisError as exc:
@@ -113,8 +112,7 @@ def serve(
             else:
                 restart.reset()
     finally:
-        connection.close()
-        runtime.stop()
+        runtime.stop()  # closes the services, the Redis client RQ used among them
 
 
 @dataclass

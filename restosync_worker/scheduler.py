@@ -24,10 +24,10 @@ import redis
 from redis import Redis
 from rq_scheduler import Scheduler
 
+from restosync_adapters.bootstrap import bootstrap
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.queues import rq_queue_name
 from restosync_adapters.reconnect import Backoff, Outage
-from restosync_adapters.redis.clients import make_sync_redis
 from restosync_adapters.rq_queue import JsonJob
 from restosync_adapters.settings import Settings, SettingsError
 from restosync_worker.cron import CRON_ENTRIES
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_stop)
-    connection = make_sync_redis(settings.redis_url)
+    connection = bootstrap(settings).sync_redis  # the scheduler needs only this; nothing else is started
     try:
         run(connection, settings, args.interval, stop)
     finally:

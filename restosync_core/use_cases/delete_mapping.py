@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from restosync_core.errors import NotFound
 from restosync_core.model.ids import MappingId, VendorId
 from restosync_core.model.mappings import Mapping
@@ -10,13 +12,16 @@ from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 from restosync_core.use_cases._mapping_writes import write_mappings
 
 
-async def delete_mapping(
-    mapping_id: MappingId, *, uow: UnitOfWorkFactory, invalidation: MappingInvalidation
-) -> Mapping:
-    async def work(repo: MappingRepository) -> tuple[Mapping, set[VendorId]]:
-        mapping = await repo.deactivate(mapping_id)
-        if mapping is None:
-            raise NotFound(f"no mapping with id {mapping_id}")
-        return mapping, {mapping.vendor_id}
+@dataclass(frozen=True, slots=True)
+class DeleteMapping:
+    uow: UnitOfWorkFactory
+    invalidation: MappingInvalidation
 
-    return await write_mappings(uow, invalidation, work)
+    async def __call__(self, mapping_id: MappingId) -> Mapping:
+        async def work(repo: MappingRepository) -> tuple[Mapping, set[VendorId]]:
+            mapping = await repo.deactivate(mapping_id)
+            if mapping is None:
+                raise NotFound(f"no mapping with id {mapping_id}")
+            return mapping, {mapping.vendor_id}
+
+        return await write_mappings(self.uow, self.invalidation, work)

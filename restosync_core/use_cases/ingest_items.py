@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from restosync_core.model.catalog import Item
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport, RowReason
+from restosync_core.policies.agent_identity import ensure_acts_for
 from restosync_core.policies.content_hash import item_hash
 from restosync_core.policies.ingest import IngestPlan, item_code_keys, resolve_item_codes
 from restosync_core.ports.catalog import ItemCodes, ItemWrite
@@ -27,13 +28,20 @@ class IngestItems:
     chunk_size: int = DEFAULT_CHUNK_SIZE
 
     async def __call__(
-        self, vendor_id: VendorId, items: Sequence[Item], *, expect_changes: bool = False
+        self,
+        vendor_id: VendorId,
+        items: Sequence[Item],
+        *,
+        expect_changes: bool = False,
+        named_vendor: str | None = None,
     ) -> IngestReport:
         """Write what changed; answer one reason (or None: written) per input row, in input order.
 
+        ``vendor_id`` is the authenticated vendor; ``named_vendor`` the one the push names (403 if other).
         ``expect_changes``: the rows are what the ERP changed (an incremental push), see
         ``ingest_pipeline.decide_unread``.
         """
+        ensure_acts_for(vendor_id, named_vendor, what="the body")
         if not items:
             return IngestReport([])
         keys = [item.sku for item in items]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from restosync_core.model.catalog import StockLevel
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport, RowReason, StoredVersion
+from restosync_core.policies.agent_identity import ensure_acts_for
 from restosync_core.policies.content_hash import stock_hash
 from restosync_core.policies.ingest import IngestPlan, check_stock_target
 from restosync_core.ports.catalog import StockKey, StockTarget, StockWrite
@@ -22,8 +23,14 @@ class IngestStock:
     clock: Clock
     chunk_size: int = DEFAULT_CHUNK_SIZE
 
-    async def __call__(self, vendor_id: VendorId, levels: Sequence[StockLevel]) -> IngestReport:
-        """Write what changed; unknown items or warehouses fail their row only."""
+    async def __call__(
+        self, vendor_id: VendorId, levels: Sequence[StockLevel], *, named_vendor: str | None = None
+    ) -> IngestReport:
+        """Write what changed; unknown items or warehouses fail their row only.
+
+        ``vendor_id`` is the authenticated vendor; ``named_vendor`` the one the push names (403 if other).
+        """
+        ensure_acts_for(vendor_id, named_vendor, what="the body")
         if not levels:
             return IngestReport([])
         keys: list[StockKey] = [(level.sku, level.warehouse_id) for level in levels]

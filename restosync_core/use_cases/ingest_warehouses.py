@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from restosync_core.model.catalog import Warehouse
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport
+from restosync_core.policies.agent_identity import ensure_acts_for
 from restosync_core.policies.content_hash import warehouse_hash
 from restosync_core.policies.ingest import IngestPlan
 from restosync_core.ports.catalog import WarehouseWrite
@@ -23,12 +24,19 @@ class IngestWarehouses:
     chunk_size: int = DEFAULT_CHUNK_SIZE
 
     async def __call__(
-        self, vendor_id: VendorId, warehouses: Sequence[Warehouse], *, expect_changes: bool = False
+        self,
+        vendor_id: VendorId,
+        warehouses: Sequence[Warehouse],
+        *,
+        expect_changes: bool = False,
+        named_vendor: str | None = None,
     ) -> IngestReport:
         """Write what changed; answer one reason (or None: written) per input row, in input order.
 
+        ``vendor_id`` is the authenticated vendor; ``named_vendor`` the one the push names (403 if other).
         ``expect_changes``: see ``ingest_pipeline.decide_unread``.
         """
+        ensure_acts_for(vendor_id, named_vendor, what="the body")
         if not warehouses:
             return IngestReport([])
         keys = [w.warehouse_id for w in warehouses]

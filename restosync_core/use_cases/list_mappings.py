@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from restosync_core.model.mappings import Mapping
 from restosync_core.model.pagination import Page, PageRequest
 from restosync_core.ports.mappings import MappingFilter
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 
 
-async def list_mappings(where: MappingFilter, page: PageRequest, *, uow: UnitOfWorkFactory) -> Page[Mapping]:
-    async with uow() as tx:
-        return await tx.mappings.list(where, page)
+@dataclass(frozen=True, slots=True)
+class ListMappings:
+    uow: UnitOfWorkFactory
+
+    async def __call__(self, where: MappingFilter, page: PageRequest) -> Page[Mapping]:
+        async with self.uow() as tx:
+            return await tx.mappings.list(where, page)

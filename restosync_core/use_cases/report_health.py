@@ -35,3 +35,14 @@ async def report_health(
     by_name = {p.name: r for p, r in zip(probes, results, strict=True)}
     failing = [p.name for p, r in zip(probes, results, strict=True) if p.required and not r.up]
     return HealthReport(ok=not failing, results=by_name, failing=failing)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportHealth:
+    """``report_health`` over this process's probes."""
+
+    probes: Sequence[HealthProbe]
+    probe_timeout: float = PROBE_TIMEOUT_SECONDS
+
+    async def __call__(self) -> HealthReport:
+        return await report_health(self.probes, probe_timeout=self.probe_timeout)

@@ -27,28 +27,29 @@ class SeedResult:
         return self.created + self.updated + self.unchanged
 
 
-async def seed_mappings(
-    rows: Sequence[NewMapping],
-    *,
-    uow: UnitOfWorkFactory,
-    invalidation: MappingInvalidation,
-    max_rows: int = DEFAULT_MAX_ROWS,
-) -> SeedResult:
-    """Create missing rows, update differing ones, leave equal ones; nothing is written if any row is bad.
+@dataclass(frozen=True, slots=True)
+class SeedMappings:
+    uow: UnitOfWorkFactory
+    invalidation: MappingInvalidation
+    max_rows: int = DEFAULT_MAX_ROWS
 
-    Every vendor named in the seed has its cache invalidated, changed or not, so
-    repeating a seed is also how to repair a lost invalidation.
-    """
-    if len(rows) > max_rows:
-        raise PayloadTooLarge(
-            f"a seed holds at most {max_rows} mappings (MAPPING_SEED_MAX_ROWS); this one holds {len(rows)}",
-            detail={"limit": max_rows, "received": len(rows)},
-        )
-    check_seed_rows(rows)
+    async def __call__(self, rows: Sequence[NewMapping]) -> SeedResult:
+        """Create missing rows, update differing ones, leave equal ones; nothing is written if any row is bad.
 
-    async def work(repo: MappingRepository) -> tuple[SeedResult, set[VendorId]]:
-        outcome = await repo.upsert_many(rows)
-        result = SeedResult(outcome.created, outcome.updated, outcome.unchanged)
-        return result, {row.vendor_id for row in rows}
+        Every vendor named in the seed has its cache invalidated, changed or not, so
+        repeating a seed is also how to repair a lost invalidation.
+        """
+        max_rows = self.max_rows
+        if len(rows) > max_rows:
+            raise PayloadTooLarge(
+                f"a seed holds at most {max_rows} mappings (MAPPING_SEED_MAX_ROWS); this one holds {len(rows)}",
+                detail={"limit": max_rows, "received": len(rows)},
+            )
+        check_seed_rows(rows)
 
-    return await write_mappings(uow, invalidation, work)
+        async def work(repo: MappingRepository) -> tuple[SeedResult, set[VendorId]]:
+            outcome = await repo.upsert_many(rows)
+            result = SeedResult(outcome.created, outcome.updated, outcome.unchanged)
+            return result, {row.vendor_id for row in rows}
+
+        return await write_mappings(self.uow, self.invalidation, work)

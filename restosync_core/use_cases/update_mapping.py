@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from restosync_core.errors import NotFound
 from restosync_core.model.ids import MappingId, VendorId
 from restosync_core.model.mappings import Mapping, NewMapping
@@ -11,16 +13,19 @@ from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 from restosync_core.use_cases._mapping_writes import write_mappings
 
 
-async def update_mapping(
-    mapping_id: MappingId, new: NewMapping, *, uow: UnitOfWorkFactory, invalidation: MappingInvalidation
-) -> Mapping:
-    check_mapping(new)
+@dataclass(frozen=True, slots=True)
+class UpdateMapping:
+    uow: UnitOfWorkFactory
+    invalidation: MappingInvalidation
 
-    async def work(repo: MappingRepository) -> tuple[Mapping, set[VendorId]]:
-        replaced = await repo.replace(mapping_id, new)
-        if replaced is None:
-            raise NotFound(f"no mapping with id {mapping_id}")
-        before, after = replaced
-        return after, {before.vendor_id, after.vendor_id}
+    async def __call__(self, mapping_id: MappingId, new: NewMapping) -> Mapping:
+        check_mapping(new)
 
-    return await write_mappings(uow, invalidation, work)
+        async def work(repo: MappingRepository) -> tuple[Mapping, set[VendorId]]:
+            replaced = await repo.replace(mapping_id, new)
+            if replaced is None:
+                raise NotFound(f"no mapping with id {mapping_id}")
+            before, after = replaced
+            return after, {before.vendor_id, after.vendor_id}
+
+        return await write_mappings(self.uow, self.invalidation, work)

@@ -65,7 +65,7 @@ class AgentController(Controller):
             HeaderParameter(name="X-Agent-Token", required=False, description="The current token, to replace it."),
         ] = None,
     ) -> Response[AgentResponse]:
-        registered = await services_of(request).agents.register(
+        registered = await services_of(request).register_agent(
             Registration(data.vendor_id, data.agent_url, data.auth_token, data.version, current_token),
             context=request_context(request),
         )
@@ -89,14 +89,14 @@ class AgentController(Controller):
     )
     async def heartbeat(self, request: AnyRequest, data: JSONBody[HeartbeatRequest | None] = None) -> HeartbeatResponse:
         body = data or HeartbeatRequest()
-        ack = await services_of(request).agents.heartbeat(
+        ack = await services_of(request).record_heartbeat(
             authenticated_vendor(request), named_vendor=body.vendor_id, version=body.version
         )
         return HeartbeatResponse(vendor_id=ack.vendor_id, status=ack.status.value, received_at=ack.received_at)
 
 
 async def _list(request: AnyRequest, paging: PageRequest) -> Paginated[AgentResponse]:
-    return paginated(await services_of(request).agents.list_agents(paging), AgentResponse.of)
+    return paginated(await services_of(request).list_agents(paging), AgentResponse.of)
 
 
 class AgentAdminController(Controller):
@@ -125,7 +125,7 @@ class AgentAdminController(Controller):
         description="The agent of that vendor with its status as of now; 404 if none is registered.",
     )
     async def get_agent(self, request: AnyRequest, vendor_id: VendorPath) -> AgentResponse:
-        return AgentResponse.of(await services_of(request).agents.get(vendor_id))
+        return AgentResponse.of(await services_of(request).get_agent(vendor_id))
 
     @delete(
         "/{vendor_id:str}",
@@ -135,7 +135,7 @@ class AgentAdminController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def deregister(self, request: AnyRequest, vendor_id: VendorPath) -> None:
-        await services_of(request).agents.deregister(vendor_id, context=request_context(request))
+        await services_of(request).deregister_agent(vendor_id, context=request_context(request))
 
 
 class AdminAgentsController(Controller):
@@ -164,7 +164,7 @@ class AdminAgentsController(Controller):
         description="The agent of that vendor with its status as of now; 404 if none is registered.",
     )
     async def get_agent(self, request: AnyRequest, vendor_id: VendorPath) -> AgentResponse:
-        return AgentResponse.of(await services_of(request).agents.get(vendor_id))
+        return AgentResponse.of(await services_of(request).get_agent(vendor_id))
 
     @put(
         "/{vendor_id:str}",
@@ -175,7 +175,7 @@ class AdminAgentsController(Controller):
     async def update_agent(
         self, request: AnyRequest, vendor_id: VendorPath, data: JSONBody[UpdateAgentRequest]
     ) -> AgentResponse:
-        agent = await services_of(request).agents.update(
+        agent = await services_of(request).update_agent(
             vendor_id, AgentChanges(agent_url=data.agent_url, settings=data.settings), context=request_context(request)
         )
         return AgentResponse.of(agent)
@@ -188,4 +188,4 @@ class AdminAgentsController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     async def deregister(self, request: AnyRequest, vendor_id: VendorPath) -> None:
-        await services_of(request).agents.deregister(vendor_id, context=request_context(request))
+        await services_of(request).deregister_agent(vendor_id, context=request_context(request))

@@ -39,5 +39,5 @@ class CallbackController(Controller):
             erp_reference=data.erp_reference,
             error=data.error,
         )
-        result, job = await services_of(request).orders.callback(authenticated_vendor(request), callback)
+        result, job = await services_of(request).handle_order_callback(authenticated_vendor(request), callback)
         return CallbackResponse(result=result.value, job=SyncJobResponse.of(job))  # type: ignore[arg-type]

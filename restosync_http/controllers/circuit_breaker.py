@@ -30,7 +30,7 @@ class CircuitBreakerController(Controller):
         "when it opened and when it lets a probe through.",
     )
     async def status(self, request: Request[Any, Any, Any]) -> list[BreakerStatusResponse]:
-        return [BreakerStatusResponse.of(s) for s in await services_of(request).orders.breaker.status()]
+        return [BreakerStatusResponse.of(s) for s in await services_of(request).breaker.status()]
 
     @post(
         "/reset",
@@ -44,4 +44,4 @@ class CircuitBreakerController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[ResetBreakerRequest]
     ) -> BreakerStatusResponse:
         key = BreakerKey(VendorId(data.vendor_id), data.api_type)
-        return BreakerStatusResponse.of(await services_of(request).orders.reset_breaker(key))
+        return BreakerStatusResponse.of(await services_of(request).reset_circuit_breaker(key))

@@ -8,7 +8,6 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from restosync_adapters.bootstrap import Services
-from restosync_core.use_cases.report_health import report_health
 
 
 class HealthController(Controller):
@@ -24,7 +23,7 @@ class HealthController(Controller):
     )
     async def health(self, state: State) -> Response[dict[str, Any]]:
         services: Services = state.services
-        report = await report_health(services.probes)
+        report = await services.report_health()
         info: dict[str, Any] = {}
         error: dict[str, Any] = {}
         for name, result in report.results.items():

@@ -17,7 +17,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from restosync_core.errors import PayloadTooLarge, ValidationFailed
-from restosync_core.policies.agent_identity import ensure_acts_for
 from restosync_http.dto.base import Problem
 from restosync_http.dto.ingest import (
     IngestResponse,
@@ -114,25 +113,23 @@ class IngestController(Controller):
     security = [{"AgentBearer": []}]
 
     async def _items(self, request: AnyRequest, data: ItemsPush, *, batch: bool) -> ItemsAnswer:
-        vendor_id = authenticated_vendor(request)
-        ensure_acts_for(vendor_id, data.vendor_id, what="the body")
         _check_rows(len(data.items), _max_rows(batch), "items")
-        report = await services_of(request).ingest_items(vendor_id, data.to_items(), expect_changes=not batch)
+        report = await services_of(request).ingest_items(
+            authenticated_vendor(request), data.to_items(), expect_changes=not batch, named_vendor=data.vendor_id
+        )
         return item_response(data.items, report)
 
     async def _stock(self, request: AnyRequest, data: StockPush, *, batch: bool) -> StockAnswer:
-        vendor_id = authenticated_vendor(request)
-        ensure_acts_for(vendor_id, data.vendor_id, what="the body")
         _check_rows(len(data.stock), _max_rows(batch), "stock")
-        report = await services_of(request).ingest_stock(vendor_id, data.to_levels())
+        report = await services_of(request).ingest_stock(
+            authenticated_vendor(request), data.to_levels(), named_vendor=data.vendor_id
+        )
         return stock_response(data.stock, report)
 
     async def _warehouses(self, request: AnyRequest, data: WarehousesPush, *, batch: bool) -> WarehousesAnswer:
-        vendor_id = authenticated_vendor(request)
-        ensure_acts_for(vendor_id, data.vendor_id, what="the body")
         _check_rows(len(data.warehouses), _max_rows(batch), "warehouses")
         report = await services_of(request).ingest_warehouses(
-            vendor_id, data.to_warehouses(), expect_changes=not batch
+            authenticated_vendor(request), data.to_warehouses(), expect_changes=not batch, named_vendor=data.vendor_id
         )
         return warehouse_response(data.warehouses, report)
 

@@ -13,12 +13,6 @@ from restosync_core.errors import ValidationFailed
 from restosync_core.model.ids import MappingId, VendorId
 from restosync_core.model.mappings import MappingType
 from restosync_core.ports.mappings import MappingFilter
-from restosync_core.use_cases.create_mapping import create_mapping
-from restosync_core.use_cases.delete_mapping import delete_mapping
-from restosync_core.use_cases.get_mapping import get_mapping
-from restosync_core.use_cases.list_mappings import list_mappings
-from restosync_core.use_cases.seed_mappings import seed_mappings
-from restosync_core.use_cases.update_mapping import update_mapping
 from restosync_http.dto.base import Paginated
 from restosync_http.dto.mappings import MappingRequest, MappingResponse, SeedRequest, SeedResponse
 from restosync_http.guards import api_key_guard, services_of
@@ -71,7 +65,7 @@ class MappingsController(Controller):
             mapping_type=type_ or mapping_type,
             is_active=is_active,
         )
-        found = await list_mappings(where, paging, uow=services_of(request).uow)
+        found = await services_of(request).list_mappings(where, paging)
         return paginated(found, MappingResponse.of)
 
     @get(
@@ -81,7 +75,7 @@ class MappingsController(Controller):
         description="Active or not; 404 when no mapping has that id.",
     )
     async def get_mapping(self, request: AnyRequest, mapping_id: MappingIdPath) -> MappingResponse:
-        return MappingResponse.of(await get_mapping(MappingId(mapping_id), uow=services_of(request).uow))
+        return MappingResponse.of(await services_of(request).get_mapping(MappingId(mapping_id)))
 
     @post(
         "/",
@@ -94,8 +88,7 @@ class MappingsController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create(self, request: AnyRequest, data: JSONBody[MappingRequest]) -> MappingResponse:
-        services = services_of(request)
-        created = await create_mapping(data.to_core(), uow=services.uow, invalidation=services.mapping_invalidation)
+        created = await services_of(request).create_mapping(data.to_core())
         return MappingResponse.of(created)
 
     @put(
@@ -111,10 +104,7 @@ class MappingsController(Controller):
     async def update(
         self, request: AnyRequest, mapping_id: MappingIdPath, data: JSONBody[MappingRequest]
     ) -> MappingResponse:
-        services = services_of(request)
-        updated = await update_mapping(
-            MappingId(mapping_id), data.to_core(), uow=services.uow, invalidation=services.mapping_invalidation
-        )
+        updated = await services_of(request).update_mapping(MappingId(mapping_id), data.to_core())
         return MappingResponse.of(updated)
 
     @delete(
@@ -128,10 +118,7 @@ class MappingsController(Controller):
         status_code=HTTP_200_OK,
     )
     async def soft_delete(self, request: AnyRequest, mapping_id: MappingIdPath) -> MappingResponse:
-        services = services_of(request)
-        deleted = await delete_mapping(
-            MappingId(mapping_id), uow=services.uow, invalidation=services.mapping_invalidation
-        )
+        deleted = await services_of(request).delete_mapping(MappingId(mapping_id))
         return MappingResponse.of(deleted)
 
     @post(
@@ -149,11 +136,5 @@ class MappingsController(Controller):
         status_code=HTTP_200_OK,
     )
     async def seed(self, request: AnyRequest, data: JSONBody[SeedRequest]) -> SeedResponse:
-        services = services_of(request)
-        result = await seed_mappings(
-            [row.to_core() for row in data.mappings],
-            uow=services.uow,
-            invalidation=services.mapping_invalidation,
-            max_rows=services.settings.mapping_seed_max_rows,
-        )
+        result = await services_of(request).seed_mappings([row.to_core() for row in data.mappings])
         return SeedResponse.of(result)

@@ -38,7 +38,7 @@ class OrdersController(Controller):
         opt={**rate_limits(), **NO_GLOBAL_LIMIT},
     )
     async def place(self, request: Request[Any, Any, Any], data: JSONBody[PlaceOrderRequest]) -> OrderResponse:
-        placed = await services_of(request).orders.place(data.to_core())
+        placed = await services_of(request).place_order(data.to_core())
         return OrderResponse.of(placed.order, placed.sync_job_id)
 
     @get(
@@ -51,5 +51,5 @@ class OrdersController(Controller):
         ),
     )
     async def get_order(self, request: Request[Any, Any, Any], order_id: OrderIdPath) -> OrderResponse:
-        found = await services_of(request).orders.view_orders.one(OrderId(order_id))
+        found = await services_of(request).view_orders.one(OrderId(order_id))
         return OrderResponse.of(found.order, found.sync_job_id)

@@ -11,6 +11,7 @@ from typing import Protocol
 import pytest
 from rq.job import JobStatus
 
+from restosync_adapters.redis.clients import make_sync_redis
 from restosync_adapters.rq_queue import JsonJob, RqJobQueue, wake_id
 from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.ids import SyncJobId
@@ -54,8 +55,8 @@ def queues(request: pytest.FixtureRequest) -> Iterator[Queues]:
         yield Queues(fake, FakeJobQueue(down=True), fake_where, fake_run)
         return
     prefix: str = request.getfixturevalue("redis_ns")
-    real = RqJobQueue(REDIS_URL, prefix, job_timeout_seconds=60)
-    unreachable = RqJobQueue("redis://127.0.0.1:1/0", prefix, job_timeout_seconds=60)
+    real = RqJobQueue(make_sync_redis(REDIS_URL), prefix, job_timeout_seconds=60)
+    unreachable = RqJobQueue(make_sync_redis("redis://127.0.0.1:1/0"), prefix, job_timeout_seconds=60)
 
     def rq_where(wakes: list[Wake]) -> tuple[set[Wake], set[Wake]]:
         queued = set(real.queue.job_ids)
@@ -73,8 +74,8 @@ def queues(request: pytest.FixtureRequest) -> Iterator[Queues]:
     try:
         yield Queues(real, unreachable, rq_where, rq_run)
     finally:
-        real.close()
-        unreachable.close()
+        real.connection.close()
+        unreachable.connection.close()
 
 
 def job() -> SyncJobId:

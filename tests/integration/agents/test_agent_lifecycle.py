@@ -37,7 +37,7 @@ def test_register_heartbeat_and_status_transitions_with_a_driven_clock(
 ) -> None:
     client = driven_client
     headers = register_agent(client, "v1")
-    check = driven_services.agents.check_health
+    check = driven_services.check_agent_health
 
     assert _status(client, "v1") == "online"
     clock.advance(seconds=61)

@@ -36,11 +36,11 @@ def test_any_sequence_keeps_one_row_per_vendor_and_stores_no_token_in_postgres(s
             for op, vendor, token, current in ops:
                 try:
                     if op == "register":
-                        await services.agents.register(Registration(vendor, URL, token, None, current))
+                        await services.register_agent(Registration(vendor, URL, token, None, current))
                     elif op == "heartbeat":
-                        await services.agents.heartbeat(VendorId(vendor))
+                        await services.record_heartbeat(VendorId(vendor))
                     else:
-                        await services.agents.deregister(vendor)
+                        await services.deregister_agent(vendor)
                 except ClientError:
                     pass
         finally:

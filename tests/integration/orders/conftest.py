@@ -11,7 +11,6 @@ from litestar.testing import TestClient
 
 from restosync_adapters.bootstrap import Services, bootstrap
 from restosync_adapters.queues import LOGICAL_QUEUES, rq_queue_name
-from restosync_adapters.redis.clients import make_sync_redis
 from restosync_adapters.settings import Settings
 from restosync_http.app import create_app
 from restosync_worker import runtime
@@ -55,8 +54,8 @@ class Worker:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.connection = make_sync_redis(settings.redis_url)
         self.runtime = runtime.start(settings)
+        self.connection = self.runtime.services.sync_redis
         self.queues = [rq_queue_name(settings.redis_prefix, q) for q in LOGICAL_QUEUES]
 
     @property
@@ -76,11 +75,10 @@ class Worker:
         return wait_until(burst_then_check, seconds, what)
 
     def sweep(self) -> int:
-        return self.runtime.run(self.services.orders.sweep())
+        return self.runtime.run(self.services.sweep_sync_jobs())
 
     def close(self) -> None:
         runtime.stop()
-        self.connection.close()
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ def _breaker_status_from_another_process(settings: Settings) -> str:
         "async def main():\n"
         "    s = bootstrap(Settings.from_env())\n"
         "    await s.start()\n"
-        "    print(';'.join(f'{b.key}={b.state.value}' for b in await s.orders.breaker.status()))\n"
+        "    print(';'.join(f'{b.key}={b.state.value}' for b in await s.breaker.status()))\n"
         "    await s.stop()\n"
         "asyncio.run(main())\n"
     )
@@ -204,7 +204,7 @@ def test_a_wake_up_that_meets_a_database_outage_is_woken_again_by_the_sweeper(
     api: Client, agent: FakeAgent, worker: Worker
 ) -> None:
     register_agent(api, "vendor-1", agent.url)
-    deliver = worker.services.orders.deliver
+    deliver = worker.services.deliver_order
     real_claims = deliver.claims
 
     class DownOnce:

@@ -7,13 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from rq.job import JobStatus
 
+from restosync_adapters.redis.clients import make_sync_redis
 from restosync_adapters.rq_queue import RESULT_TTL_SECONDS, JsonJob, RqJobQueue, wake_id
 from restosync_core.model.ids import SyncJobId
 from tests.conftest import REDIS_URL
 
 
 def test_a_wake_up_is_queued_once_blocks_itself_while_running_and_not_once_finished(redis_ns: str) -> None:
-    queue = RqJobQueue(REDIS_URL, redis_ns, job_timeout_seconds=30)
+    connection = make_sync_redis(REDIS_URL)
+    queue = RqJobQueue(connection, redis_ns, job_timeout_seconds=30)
     job_id = SyncJobId(uuid.uuid4())
     due = datetime.now(UTC) - timedelta(seconds=1)
     rq_id = wake_id(redis_ns, job_id, due)
@@ -33,4 +35,4 @@ def test_a_wake_up_is_queued_once_blocks_itself_while_running_and_not_once_finis
         assert queue.queue.job_ids == [rq_id]
         assert queue.wake_delivery_now(job_id, due) is False
     finally:
-        queue.close()
+        connection.close()

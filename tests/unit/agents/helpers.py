@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from restosync_adapters.bootstrap import Services
 from restosync_core.model.audit import AuditEntry
-from restosync_core.use_cases.agent_registry import AgentRegistry
 from restosync_core.use_cases.register_agent import Registration
 from tests.fakes import FakeClock, FakeDatabase, FakeUnitOfWork
 from tests.fakes.agents import AGENTS, FakeAgentRepository, FakeAlertSink, FakeTokenCache, FakeTokenHasher
 from tests.fakes.audit import AUDIT, FakeAuditLog
+from tests.unit.services import UNIT_SETTINGS, unit_services
 
 T = TypeVar("T")
 
@@ -29,6 +30,20 @@ class AgentsUnitOfWork(FakeUnitOfWork):
         self.audit_log = FakeAuditLog(self.db)
 
 
+class Registry:
+    """The agent use cases of one process (built by ``bootstrap``), under the short names these tests use."""
+
+    def __init__(self, services: Services) -> None:
+        self.register = services.register_agent
+        self.authenticate = services.authenticate_agent
+        self.heartbeat = services.record_heartbeat
+        self.deregister = services.deregister_agent
+        self.get = services.get_agent
+        self.list_agents = services.list_agents
+        self.update = services.update_agent
+        self.check_health = services.check_agent_health
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
@@ -41,17 +56,19 @@ class World:
     tokens: FakeTokenCache = field(default_factory=FakeTokenCache)
     alerts: FakeAlertSink = field(default_factory=FakeAlertSink)
     heartbeat_flush_seconds: float = 0.0
-    registry: AgentRegistry = field(init=False)
+    registry: Registry = field(init=False)
 
     def __post_init__(self) -> None:
-        self.registry = AgentRegistry.build(
+        services = unit_services(
+            self.db,
+            self.clock,
+            replace(UNIT_SETTINGS, agent_heartbeat_flush_seconds=self.heartbeat_flush_seconds),
             uow=lambda: AgentsUnitOfWork(self.db),
-            clock=self.clock,
-            hasher=self.hasher,
-            tokens=self.tokens,
+            token_hasher=self.hasher,
+            token_cache=self.tokens,
             alerts=self.alerts,
-            heartbeat_flush_seconds=self.heartbeat_flush_seconds,
         )
+        self.registry = Registry(services)
 
     @property
     def rows(self) -> dict[str, Any]:

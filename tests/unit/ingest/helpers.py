@@ -15,8 +15,9 @@ from restosync_core.model.mappings import MappingType
 from restosync_core.use_cases.ingest_items import IngestItems
 from restosync_core.use_cases.ingest_stock import IngestStock
 from restosync_core.use_cases.ingest_warehouses import IngestWarehouses
-from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
+from tests.fakes import FakeClock, FakeDatabase
 from tests.fakes.catalog import ITEMS, STOCK, WAREHOUSES, FakeMappingResolver, StoredRow, hooks_of, table
+from tests.unit.services import UNIT_SETTINGS, unit_services
 
 T = TypeVar("T")
 
@@ -67,10 +68,11 @@ class World:
             self.resolver.add(vendor, MappingType.UNIT, "KG", "kilogram")
             self.resolver.add(vendor, MappingType.VAT, "TVA20", "vat-20")
             self.resolver.add(vendor, MappingType.FAMILY, "FRUIT", "fruit")
-        uow = fake_uow_factory(self.db)
-        self.items = IngestItems(uow=uow, mappings=self.resolver, clock=self.clock, chunk_size=self.chunk_size)
-        self.stock = IngestStock(uow=uow, clock=self.clock, chunk_size=self.chunk_size)
-        self.warehouses = IngestWarehouses(uow=uow, clock=self.clock, chunk_size=self.chunk_size)
+        settings = replace(UNIT_SETTINGS, ingest_chunk_size=self.chunk_size)
+        services = unit_services(self.db, self.clock, settings, mapping_resolver=self.resolver)
+        self.items: IngestItems = services.ingest_items
+        self.stock: IngestStock = services.ingest_stock
+        self.warehouses: IngestWarehouses = services.ingest_warehouses
 
     @property
     def hooks(self) -> Any:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from restosync_adapters.bootstrap import Services
 from restosync_core.model.ids import VendorId
 from restosync_core.model.mappings import MappingType, NewMapping
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
 from tests.fakes.mappings import FakeMappingInvalidation, FakeMappingLookup
+from tests.unit.services import UNIT_SETTINGS, unit_services
 
 T = TypeVar("T")
 
@@ -56,10 +58,22 @@ class World:
     db: FakeDatabase = field(default_factory=FakeDatabase)
     redis: FakeMappingInvalidation = field(default_factory=FakeMappingInvalidation)
     clock: FakeClock = field(default_factory=FakeClock)
+    _services: Services | None = field(default=None, init=False, repr=False)
 
     @property
     def uow(self) -> Any:
         return fake_uow_factory(self.db)
+
+    def services(self, *, seed_max_rows: int | None = None, **overrides: Any) -> Services:
+        """One API process's services (``bootstrap`` over this world's fakes), for the admin use cases."""
+        if seed_max_rows is None and not overrides:
+            if self._services is None:
+                self._services = unit_services(self.db, self.clock, mapping_invalidation=self.redis)
+            return self._services
+        settings = UNIT_SETTINGS
+        if seed_max_rows is not None:
+            settings = replace(UNIT_SETTINGS, mapping_seed_max_rows=seed_max_rows)
+        return unit_services(self.db, self.clock, settings, **{"mapping_invalidation": self.redis, **overrides})
 
     def process(self, **options: Any) -> Process:
         lookup = FakeMappingLookup(self.db)

@@ -6,10 +6,6 @@ import pytest
 
 from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.mappings import MappingResult, MappingType
-from restosync_core.use_cases.create_mapping import create_mapping
-from restosync_core.use_cases.delete_mapping import delete_mapping
-from restosync_core.use_cases.seed_mappings import seed_mappings
-from restosync_core.use_cases.update_mapping import update_mapping
 from tests.fakes.mappings import mapping_table
 from tests.unit.mappings.helpers import KG, V1, V2, World, new, run
 
@@ -24,46 +20,46 @@ def test_a_create_is_seen_by_every_process_that_cached_not_found() -> None:
     api, worker = world.process(), world.process()
     warm(world, api, worker)
     assert run(worker.resolver.resolve(V1, MappingType.UNIT, "KG")) is None  # cached None
-    run(create_mapping(new("KG", "kilogram"), uow=world.uow, invalidation=world.redis))
+    run(world.services().create_mapping(new("KG", "kilogram")))
     assert run(api.resolver.resolve(V1, MappingType.UNIT, "KG")) == MappingResult("kilogram", "Kilogramme")
     assert run(worker.resolver.resolve(V1, MappingType.UNIT, "KG")) == MappingResult("kilogram", "Kilogramme")
 
 
 def test_an_update_is_seen_by_another_process_on_its_next_lookup() -> None:
     world = World()
-    created = run(create_mapping(new("KG", "kilogram"), uow=world.uow, invalidation=world.redis))
+    created = run(world.services().create_mapping(new("KG", "kilogram")))
     api, worker = world.process(), world.process()
     warm(world, api, worker)
-    run(update_mapping(created.id, new("KG", "kg-2", label="Kilo"), uow=world.uow, invalidation=world.redis))
+    run(world.services().update_mapping(created.id, new("KG", "kg-2", label="Kilo")))
     assert run(worker.resolver.resolve(V1, MappingType.UNIT, "KG")) == MappingResult("kg-2", "Kilo")
 
 
 def test_an_update_that_moves_a_mapping_to_another_vendor_invalidates_both_vendors() -> None:
     world = World()
-    created = run(create_mapping(new("KG", "kilogram"), uow=world.uow, invalidation=world.redis))
+    created = run(world.services().create_mapping(new("KG", "kilogram")))
     p = world.process()
     warm(world, p)
     assert run(p.resolver.resolve(V2, MappingType.UNIT, "KG")) is None
-    run(update_mapping(created.id, new("KG", "kilogram", vendor=V2), uow=world.uow, invalidation=world.redis))
+    run(world.services().update_mapping(created.id, new("KG", "kilogram", vendor=V2)))
     assert run(p.resolver.resolve(V1, MappingType.UNIT, "KG")) is None
     assert run(p.resolver.resolve(V2, MappingType.UNIT, "KG")) == MappingResult("kilogram", "Kilogramme")
 
 
 def test_a_delete_is_seen_by_another_process_on_its_next_lookup() -> None:
     world = World()
-    created = run(create_mapping(new("KG", "kilogram"), uow=world.uow, invalidation=world.redis))
+    created = run(world.services().create_mapping(new("KG", "kilogram")))
     api, worker = world.process(), world.process()
     warm(world, api, worker)
-    run(delete_mapping(created.id, uow=world.uow, invalidation=world.redis))
+    run(world.services().delete_mapping(created.id))
     assert run(worker.resolver.resolve(V1, MappingType.UNIT, "KG")) is None
 
 
 def test_a_seed_is_seen_by_another_process_on_its_next_lookup() -> None:
     world = World()
-    run(create_mapping(new("KG", "kilogram"), uow=world.uow, invalidation=world.redis))
+    run(world.services().create_mapping(new("KG", "kilogram")))
     worker = world.process()
     warm(world, worker)
-    run(seed_mappings([new("KG", "kg-seeded"), new("L", "litre")], uow=world.uow, invalidation=world.redis))
+    run(world.services().seed_mappings([new("KG", "kg-seeded"), new("L", "litre")]))
     answers = run(worker.resolver.resolve_many(V1, [KG, (MappingType.UNIT, "L")]))
     assert answers == {
         KG: MappingResult("kg-seeded", "Kilogramme"),
@@ -73,11 +69,11 @@ def test_a_seed_is_seen_by_another_process_on_its_next_lookup() -> None:
 
 def test_a_write_for_one_vendor_leaves_other_vendors_caches_warm() -> None:
     world = World()
-    run(seed_mappings([new("KG", vendor=V1), new("KG", vendor=V2)], uow=world.uow, invalidation=world.redis))
+    run(world.services().seed_mappings([new("KG", vendor=V1), new("KG", vendor=V2)]))
     p = world.process()
     run(p.resolver.resolve_many(V1, [KG]))
     run(p.resolver.resolve_many(V2, [KG]))
-    run(create_mapping(new("L", "litre", vendor=V1), uow=world.uow, invalidation=world.redis))
+    run(world.services().create_mapping(new("L", "litre", vendor=V1)))
     queries = p.queries
     run(p.resolver.resolve_many(V2, [KG]))
     assert p.queries == queries
@@ -87,7 +83,7 @@ def test_a_write_for_one_vendor_leaves_other_vendors_caches_warm() -> None:
 
 def test_a_write_changes_the_generation_before_and_after_its_commit() -> None:
     world = World()
-    run(create_mapping(new(), uow=world.uow, invalidation=world.redis))
+    run(world.services().create_mapping(new()))
     assert world.redis.invalidations == [frozenset({V1}), frozenset({V1})]
 
 
@@ -95,15 +91,15 @@ def test_with_redis_down_a_write_fails_closed_and_writes_nothing() -> None:
     world = World()
     world.redis.down = True
     with pytest.raises(DependencyUnavailable):
-        run(create_mapping(new(), uow=world.uow, invalidation=world.redis))
+        run(world.services().create_mapping(new()))
     with pytest.raises(DependencyUnavailable):
-        run(seed_mappings([new("A"), new("B")], uow=world.uow, invalidation=world.redis))
+        run(world.services().seed_mappings([new("A"), new("B")]))
     assert mapping_table(world.db) == {}
 
 
 def test_with_redis_down_resolve_answers_from_the_database_without_using_the_cache() -> None:
     world = World()
-    created = run(create_mapping(new("KG", "kilogram"), uow=world.uow, invalidation=world.redis))
+    created = run(world.services().create_mapping(new("KG", "kilogram")))
     p = world.process()
     warm(world, p)
     world.redis.down = True
@@ -161,7 +157,7 @@ def test_a_failed_post_commit_invalidation_keeps_the_write_and_the_pre_commit_on
                 raise DependencyUnavailable("Redis went away")
             await world.redis.invalidate(vendor_ids)  # type: ignore[arg-type]
 
-    created = run(create_mapping(new("KG", "kilogram"), uow=world.uow, invalidation=FailsSecondTime()))
+    created = run(world.services(mapping_invalidation=FailsSecondTime()).create_mapping(new("KG", "kilogram")))
     assert mapping_table(world.db)[created.id].resto_code == "kilogram"
     assert run(p.resolver.resolve(V1, MappingType.UNIT, "KG")) == MappingResult("kilogram", "Kilogramme")
 
@@ -171,6 +167,6 @@ def test_a_redis_restart_that_forgets_generations_never_revives_entries_cached_b
     p = world.process()
     warm(world, p)  # caches "KG is unmapped" under the vendor's first generation
     # The write happens while p has nothing to say; then Redis restarts and forgets everything.
-    run(create_mapping(new("KG", "kilogram"), uow=world.uow, invalidation=world.redis))
+    run(world.services().create_mapping(new("KG", "kilogram")))
     world.redis.restart()
     assert run(p.resolver.resolve(V1, MappingType.UNIT, "KG")) == MappingResult("kilogram", "Kilogramme")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from restosync_core.model.mappings import MappingResult, MappingType
-from restosync_core.use_cases.create_mapping import create_mapping
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 from tests.unit.mappings.helpers import KG, TVA20, V1, V2, World, new, run
 
@@ -12,9 +11,8 @@ KILOGRAM = MappingResult("kilogram", "Kilogramme")
 
 def seeded_world() -> World:
     world = World()
-    run(create_mapping(new("KG", "kilogram"), uow=world.uow, invalidation=world.redis))
-    run(create_mapping(new("TVA20", "vat-20", mapping_type=MappingType.VAT, label=None),
-                       uow=world.uow, invalidation=world.redis))
+    run(world.services().create_mapping(new("KG", "kilogram")))
+    run(world.services().create_mapping(new("TVA20", "vat-20", mapping_type=MappingType.VAT, label=None)))
     return world
 
 
@@ -70,7 +68,7 @@ def test_an_unknown_code_answers_none_and_the_none_is_cached_too() -> None:
 
 def test_an_inactive_mapping_resolves_to_none() -> None:
     world = World()
-    run(create_mapping(new("KG", active=False), uow=world.uow, invalidation=world.redis))
+    run(world.services().create_mapping(new("KG", active=False)))
     assert run(world.process().resolver.resolve(V1, MappingType.UNIT, "KG")) is None
 
 

@@ -18,10 +18,6 @@ from restosync_core.errors import Conflict, DependencyUnavailable, ValidationFai
 from restosync_core.model.ids import VendorId
 from restosync_core.model.mappings import MappingResult, MappingType, NewMapping
 from restosync_core.ports.mappings import CodeKey
-from restosync_core.use_cases.create_mapping import create_mapping
-from restosync_core.use_cases.delete_mapping import delete_mapping
-from restosync_core.use_cases.seed_mappings import seed_mappings
-from restosync_core.use_cases.update_mapping import update_mapping
 from tests.fakes.mappings import mapping_table
 from tests.unit.mappings.helpers import World, run
 
@@ -58,7 +54,7 @@ class ResolveMatchesTheDatabase(RuleBasedStateMachine):
     @rule(row=rows)
     def create(self, row: NewMapping) -> None:
         with contextlib.suppress(Conflict, DependencyUnavailable):
-            run(create_mapping(row, uow=self.world.uow, invalidation=self.world.redis))
+            run(self.world.services().create_mapping(row))
 
     @rule(pick=st.integers(0, 20), row=rows)
     def update(self, pick: int, row: NewMapping) -> None:
@@ -66,7 +62,7 @@ class ResolveMatchesTheDatabase(RuleBasedStateMachine):
         if ids:
             target = ids[pick % len(ids)]
             with contextlib.suppress(Conflict, DependencyUnavailable):
-                run(update_mapping(target, row, uow=self.world.uow, invalidation=self.world.redis))  # type: ignore[arg-type]
+                run(self.world.services().update_mapping(target, row))  # type: ignore[arg-type]
 
     @rule(pick=st.integers(0, 20))
     def delete(self, pick: int) -> None:
@@ -74,12 +70,12 @@ class ResolveMatchesTheDatabase(RuleBasedStateMachine):
         if ids:
             target = ids[pick % len(ids)]
             with contextlib.suppress(DependencyUnavailable):
-                run(delete_mapping(target, uow=self.world.uow, invalidation=self.world.redis))  # type: ignore[arg-type]
+                run(self.world.services().delete_mapping(target))  # type: ignore[arg-type]
 
     @rule(batch=st.lists(rows, max_size=6))
     def seed(self, batch: list[NewMapping]) -> None:
         with contextlib.suppress(ValidationFailed, DependencyUnavailable):
-            run(seed_mappings(batch, uow=self.world.uow, invalidation=self.world.redis))
+            run(self.world.services().seed_mappings(batch))
 
     @rule(which=st.integers(0, 1), vendor=vendors, wanted=st.lists(keys, min_size=1, max_size=8))
     def resolve_many(self, which: int, vendor: VendorId, wanted: list[CodeKey]) -> None:
