@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.postgres.errors import map_db_errors
+from restosync_adapters.postgres.rows import fetch_one
 from restosync_core.model.ids import VendorId
+from restosync_core.policies.ttl_lru_cache import TtlLruCache
 
 SELECT_AGENT_URL = "SELECT agent_url FROM agent_registry WHERE vendor_id = %s"
+MAX_VENDORS_REMEMBERED = 10_000
 
 
 class PgAgentDirectory:
@@ -22,22 +26,18 @@ class PgAgentDirectory:
 
     def __init__(self, pool: AsyncConnectionPool, *, ttl_seconds: float = 5.0) -> None:
         self.pool = pool
-        self.ttl = ttl_seconds
-        self._known: dict[str, tuple[float, str | None]] = {}
+        self._known: TtlLruCache[str, str] = TtlLruCache(max_entries=MAX_VENDORS_REMEMBERED, ttl_seconds=ttl_seconds)
 
     async def agent_url(self, vendor_id: VendorId) -> str | None:
         now = time.monotonic()
-        hit = self._known.get(vendor_id)
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
+        hit = self._known.get(vendor_id, now=now, tag=None)
+        if hit is not None:
+            return hit.value
         with map_db_errors():
             async with self.pool.connection() as conn:
-                cur = await conn.execute(SELECT_AGENT_URL, (vendor_id,))
-                row = await cur.fetchone()
+                row = await fetch_one(conn, tuple_row, SELECT_AGENT_URL, (vendor_id,))
         if row is None:
             return None  # not remembered: "no agent" dead-letters a job, so it is always asked afresh
-        url = str(row["agent_url"])
-        if len(self._known) > 10_000:
-            self._known.clear()
-        self._known[vendor_id] = (now, url)
+        url = str(row[0])
+        self._known.put(vendor_id, url, now=now, tag=None)
         return url

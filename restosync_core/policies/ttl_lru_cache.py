@@ -3,7 +3,9 @@
 Pure data structure, no I/O and no clock of its own: the caller passes ``now``
 (seconds, any monotonic-enough origin) so tests drive time, and passes the
 ``tag`` the entry must carry to count as a hit (the shared generation of
-``ports.mappings.MappingInvalidation``). Not thread-safe: one per event loop.
+``ports.mappings.MappingInvalidation``; None where nothing invalidates, as in
+the agent directory). The one in-process cache of restosync. Not thread-safe:
+one per event loop.
 """
 
 from __future__ import annotations
