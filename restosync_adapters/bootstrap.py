@@ -9,10 +9,12 @@ closes it all.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,15 +35,17 @@ from restosync_adapters.health import (
 )
 from restosync_adapters.passwords import BcryptTokenHasher
 from restosync_adapters.postgres.agent_directory import PgAgentDirectory
+from restosync_adapters.postgres.locks import try_advisory_lock
 from restosync_adapters.postgres.mappings import PgMappingLookup
 from restosync_adapters.postgres.pool import make_pool
 from restosync_adapters.postgres.sync_jobs import PgSyncJobClaims
 from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
+from restosync_adapters.queues import IMAGE_SYNC, LOGICAL_QUEUES, ORDER_SYNC, RECONCILIATION, rq_queue_name
 from restosync_adapters.redis.clients import make_async_redis, make_sync_redis
 from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
 from restosync_adapters.redis.rate_limiter import RedisRateLimiter
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
-from restosync_adapters.rq_queue import RqJobQueue
+from restosync_adapters.rq_queue import JsonJob, RqJobQueue
 from restosync_adapters.settings import Settings
 from restosync_core.policies.breaker import BreakerPolicy
 from restosync_core.policies.retry import RetryPolicy
@@ -86,9 +90,26 @@ from restosync_core.use_cases.view_dead_letters import ViewDeadLetters
 from restosync_core.use_cases.view_orders import ViewOrders
 from restosync_core.use_cases.view_sync_jobs import ViewSyncJobs
 
+__all__ = [
+    "IMAGE_SYNC",
+    "LOGICAL_QUEUES",
+    "ORDER_SYNC",
+    "OVERRIDABLE",
+    "RECONCILIATION",
+    "JsonJob",
+    "Services",
+    "bootstrap",
+    "rq_queue_name",
+]
+"""The shells import adapters only through this module (and settings, logging): the services, and the
+RQ glue their own RQ classes are built on (the job class, the logical queues and their names)."""
+
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT_MARGIN_SECONDS = 60
+
+TryLock = Callable[[int], AbstractAsyncContextManager[bool]]
+"""``async with services.try_lock(key) as acquired``: a PostgreSQL advisory lock, ``False`` if taken."""
 
 OVERRIDABLE = frozenset(
     {
@@ -151,6 +172,7 @@ class Services:
     sync_redis: SyncRedis
     """The blocking Redis client RQ and rq-scheduler need (raw bytes, no decoding)."""
     probes: list[HealthProbe]
+    try_lock: TryLock
     alerts: AlertSink
     rate_limiter: RateLimiter
     mapping_resolver: MappingResolver
@@ -323,6 +345,7 @@ def bootstrap(
         redis=async_redis,
         sync_redis=sync_redis,
         probes=probes,
+        try_lock=functools.partial(try_advisory_lock, pool),
         alerts=alerts,
         rate_limiter=rate_limiter,
         mapping_resolver=resolver,

@@ -15,8 +15,8 @@ import functools
 import logging
 import sys
 
+from restosync_adapters.bootstrap import LOGICAL_QUEUES, rq_queue_name
 from restosync_adapters.logging import configure_logging
-from restosync_adapters.queues import LOGICAL_QUEUES, rq_queue_name
 from restosync_adapters.settings import Settings, SettingsError
 from restosync_worker.processes import WorkerProcesses, serve
 from restosync_worker.worker import ForkingRestosyncWorker, RestosyncWorker

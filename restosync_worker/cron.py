@@ -12,9 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from restosync_adapters.bootstrap import Services
-from restosync_adapters.postgres.locks import try_advisory_lock
-from restosync_adapters.queues import ORDER_SYNC, RECONCILIATION
+from restosync_adapters.bootstrap import ORDER_SYNC, RECONCILIATION, Services
 from restosync_adapters.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,8 +57,7 @@ async def run_task(name: str, services: Services) -> object:
     if entry is None:
         log.error("unknown cron task %r (the scheduler and workers run different versions?)", name)
         return "unknown"
-    assert services.pool is not None
-    async with try_advisory_lock(services.pool, lock_key(name)) as acquired:
+    async with services.try_lock(lock_key(name)) as acquired:
         if not acquired:
             log.info("cron task %s is already running elsewhere; this tick is skipped", name)
             return "skipped"

@@ -24,13 +24,11 @@ import redis
 from redis import Redis
 from rq_scheduler import Scheduler
 
-from restosync_adapters.bootstrap import bootstrap
+from restosync_adapters.bootstrap import JsonJob, bootstrap, rq_queue_name
 from restosync_adapters.logging import configure_logging
-from restosync_adapters.queues import rq_queue_name
-from restosync_adapters.reconnect import Backoff, Outage
-from restosync_adapters.rq_queue import JsonJob
 from restosync_adapters.settings import Settings, SettingsError
 from restosync_worker.cron import CRON_ENTRIES
+from restosync_worker.reconnect import Backoff, Outage
 from restosync_worker.worker import JsonQueue
 
 log = logging.getLogger("restosync_worker.scheduler")

@@ -14,7 +14,7 @@ from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 
-from restosync_adapters.rq_queue import JsonJob
+from restosync_adapters.bootstrap import JsonJob
 from restosync_worker import runtime
 
 log = logging.getLogger(__name__)

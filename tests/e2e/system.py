@@ -138,7 +138,7 @@ class System:
         }
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by close())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "restosync_adapters.cli", "run"],
+            [sys.executable, "-m", "restosync_cli", "run"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )
         self.http = httpx.Client(base_url=self.url, timeout=10.0)

@@ -48,7 +48,7 @@ def test_run_serves_health_then_ctrl_c_stops_every_process(settings: Settings) -
     port = free_port()
     env = {**_env(settings), "PORT": str(port), "WORKER_CONCURRENCY": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "restosync_adapters.cli", "run"],
+        [sys.executable, "-m", "restosync_cli", "run"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

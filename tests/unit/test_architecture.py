@@ -1,4 +1,4 @@
-"""The dependency rule, checked from the source: the core imports only the standard library."""
+"""The dependency rule, checked from the source: the core imports only the standard library, and so on."""
 
 from __future__ import annotations
 
@@ -39,6 +39,31 @@ def test_adapters_never_import_a_shell() -> None:
 def test_http_and_worker_shells_never_import_each_other() -> None:
     assert "restosync_worker" not in imported_top_level_modules("restosync_http")
     assert "restosync_http" not in imported_top_level_modules("restosync_worker")
+
+
+def imported_modules(package: str) -> set[str]:
+    """Every module ``package`` imports, by its full dotted name."""
+    found: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module)
+    return found
+
+
+def test_nothing_imports_the_restosync_command() -> None:
+    for package in ("restosync_core", "restosync_adapters", "restosync_http", "restosync_worker"):
+        assert "restosync_cli" not in imported_top_level_modules(package), package
+
+
+def test_shells_import_of_the_adapters_only_the_composition_root() -> None:
+    allowed = {"restosync_adapters.bootstrap", "restosync_adapters.settings", "restosync_adapters.logging"}
+    for shell in ("restosync_http", "restosync_worker"):
+        adapters = {m for m in imported_modules(shell) if m.split(".")[0] == "restosync_adapters"}
+        assert adapters <= allowed, (shell, adapters - allowed)
 
 
 def test_the_checker_notices_a_forbidden_import(tmp_path: Path, monkeypatch: object) -> None:

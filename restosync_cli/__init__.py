@@ -1,14 +1,13 @@
 """The ``restosync`` command: migrate, api, worker, scheduler, and run (all of them together).
 
-The shells are imported by name at run time: adapters never import a shell
-statically (see the import-linter contracts in pyproject.toml).
+It sits above the shells: it imports them (and the adapters it needs to migrate),
+and nothing imports it (see the import-linter contracts in pyproject.toml).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import logging
 import os
 import signal
@@ -16,21 +15,32 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.postgres.migrate import MigrationError, ensure_database, migrate
-from restosync_adapters.reconnect import Backoff
 from restosync_adapters.settings import Settings, SettingsError
+from restosync_http import __main__ as api_shell
+from restosync_worker import __main__ as worker_shell
+from restosync_worker import scheduler as scheduler_shell
+from restosync_worker.reconnect import Backoff
 
 log = logging.getLogger("restosync.cli")
 
-SHELLS = {
-    "api": "restosync_http.__main__",
-    "worker": "restosync_worker.__main__",
-    "scheduler": "restosync_worker.scheduler",
+SHELLS: dict[str, Callable[[list[str] | None], int]] = {
+    "api": api_shell.main,
+    "worker": worker_shell.main,
+    "scheduler": scheduler_shell.main,
 }
+"""Each shell's entry point, run in this process by ``restosync <name>``."""
+CHILDREN = {
+    "api": api_shell.__name__,
+    "worker": worker_shell.__name__,
+    "scheduler": scheduler_shell.__name__,
+}
+"""What ``restosync run`` starts as child processes (``python -m <module>``)."""
 STOP_GRACE_SECONDS = 35.0
 """A child still running this long after SIGTERM is killed (the API lets requests finish for 30 s)."""
 RESTART_INITIAL_SECONDS = 1.0
@@ -61,9 +71,7 @@ def cmd_migrate() -> int:
 
 
 def cmd_shell(name: str, argv: list[str]) -> int:
-    module = importlib.import_module(SHELLS[name])
-    result: int = module.main(argv)
-    return result
+    return SHELLS[name](argv)
 
 
 @dataclass
@@ -118,7 +126,7 @@ def cmd_run(argv: list[str]) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    children = [_Child(name, module) for name, module in SHELLS.items()]
+    children = [_Child(name, module) for name, module in CHILDREN.items()]
     for child in children:
         child.start(argv)
     while not stop.is_set():
@@ -157,6 +165,3 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_run([])
     return cmd_shell(ns.command, ns.args)
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
