@@ -1,25 +1,23 @@
-"""Items, stock and warehouses in PostgreSQL: set-based reads and guarded upserts (psycopg 3).
+"""Items, warehouses and stock in PostgreSQL: set-based reads and guarded upserts (psycopg 3).
 
-Each upsert writes a whole chunk in one ``INSERT ... SELECT ... ON CONFLICT
-DO UPDATE`` statement. Its rows travel in one of two forms, chosen by cost
-(measured, see docs/performance.md):
+Every upsert is one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` per chunk,
+composed once with ``psycopg.sql`` from its table's columns. A lone chunk (an
+incremental push) travels as one JSON parameter (msgspec-encoded, unpacked by
+``json_to_recordset``: least API CPU); the chunks of a large push as binary
+arrays through ``unnest``, pipelined, so chunk n+1 is decided while chunk n is
+written (cheapest for PostgreSQL). Why each choice: docs/performance.md, Ingest.
 
-- a lone chunk (an incremental push) as ONE JSON text parameter encoded by
-  msgspec in C and unpacked by ``json_to_recordset``: ~0.4 ms less CPU in the
-  API per 50-row statement than sixteen array parameters, for ~0.1 ms more in
-  PostgreSQL;
-- chunks of a large push as binary arrays (``%b``) through ``unnest``, cheaper
-  for PostgreSQL, in pipeline mode: chunk n+1 is decided and encoded while
-  PostgreSQL writes chunk n.
+The ``DO UPDATE ... WHERE`` guard is the real defence against lost updates: it
+runs on the locked row, so an older or identical row never overwrites what a
+concurrent push just stored. Rows go in the order given (key order, from the
+core), so two pushes lock shared rows in the same order. Lookups join against
+``unnest(keys)``, not ``= ANY(...)``, to stay index lookups for a vendor the
+planner has no statistics for yet.
 
-Lookups join against ``unnest(keys)`` rather than ``sku = ANY(...)`` so they
-stay index lookups for a vendor the planner has no statistics for yet.
-
-The upserts' ``DO UPDATE ... WHERE`` guard is the real line of defence against
-lost updates: the row is locked when it is evaluated, so an older or identical
-row never overwrites what a concurrent push just stored. Rows are inserted in
-the order given (``WITH ORDINALITY ... ORDER BY``), which the core makes key
-order, so two pushes lock shared rows in the same order.
+Items and warehouses are one repository, ``PgKeyedRepository``, over a
+``KeyedTable`` (rows keyed by one ERP code). Stock shares the upsert but not
+the repository: its key (sku, warehouse code) must first be resolved to the
+item and warehouse ids it is stored under, which its one ``targets`` query does.
 """
 
 from __future__ import annotations
@@ -27,33 +25,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.rows import tuple_row
 
 from restosync_adapters.postgres.errors import map_db_errors
+from restosync_adapters.postgres.rows import fetch_all, render
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import StoredVersion
 from restosync_core.ports.catalog import ItemWrite, StockKey, StockTarget, StockWrite, WarehouseWrite
 
 W = TypeVar("W")
 Row = tuple[Any, ...]
-Columns = list[tuple[str, str]]
+Columns = Sequence[tuple[str, str]]
+"""(column, SQL type) of the rows an upsert writes: the table's own column names."""
 _JSON = msgspec.json.Encoder(decimal_format="string")
-
-
-def _from_arrays(columns: Columns) -> str:
-    arrays = ", ".join(f"%b::{sql_type}[]" for _, sql_type in columns)
-    return f"unnest({arrays}) WITH ORDINALITY AS r({', '.join(n for n, _ in columns)}, ord)"
-
-
-def _from_json(columns: Columns) -> str:
-    record = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
-    return (f"ROWS FROM (json_to_recordset(%b::json) AS ({record})) "
-            f"WITH ORDINALITY AS r({', '.join(n for n, _ in columns)}, ord)")
 
 
 @dataclass(frozen=True)
@@ -64,10 +53,46 @@ class Upsert:
     json_sql: str
     json_row: type[msgspec.Struct]
 
-    @classmethod
-    def of(cls, template: str, columns: Columns) -> Upsert:
-        row = msgspec.defstruct("Row", [(name, Any) for name, _ in columns], gc=False)
-        return cls(template.format(rows=_from_arrays(columns)), template.format(rows=_from_json(columns)), row)
+
+def guarded_upsert(table: str, columns: Columns, *, conflict: Sequence[str], returning: Sequence[str]) -> Upsert:
+    """Insert ``columns`` of ``table`` for a vendor, or update a stored row only if it is different and not newer.
+
+    Parameters: the vendor id, ``last_synced_at``, then the rows (one JSON text,
+    or one binary array per column).
+    """
+    names = [name for name, _ in columns]
+    r_names = sql.SQL(", ").join(sql.Identifier("r", n) for n in names)
+    alias = sql.SQL("WITH ORDINALITY AS r({}, ord)").format(sql.SQL(", ").join(map(sql.Identifier, names)))
+    arrays = sql.SQL("unnest({}) {}").format(
+        sql.SQL(", ").join(sql.SQL("%b::{}[]").format(sql.SQL(sql_type)) for _, sql_type in columns), alias
+    )
+    record = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in columns)
+    json = sql.SQL("ROWS FROM (json_to_recordset(%b::json) AS ({})) {}").format(record, alias)
+    template = sql.SQL("""
+INSERT INTO {table} AS cur (vendor_id, {names}, last_synced_at)
+SELECT %b, {r_names}, %b
+FROM {rows}
+ORDER BY r.ord
+ON CONFLICT (vendor_id, {conflict}) DO UPDATE SET
+    {updates}, last_synced_at = EXCLUDED.last_synced_at
+WHERE cur.content_hash <> EXCLUDED.content_hash AND cur.erp_updated_at <= EXCLUDED.erp_updated_at
+RETURNING {returning}
+""")
+    parts = {
+        "table": sql.Identifier(table),
+        "names": sql.SQL(", ").join(map(sql.Identifier, names)),
+        "r_names": r_names,
+        "conflict": sql.SQL(", ").join(map(sql.Identifier, conflict)),
+        "updates": sql.SQL(", ").join(
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in names if n not in conflict
+        ),
+        "returning": sql.SQL(", ").join(sql.Identifier("cur", n) for n in returning),
+    }
+    return Upsert(
+        render(template.format(rows=arrays, **parts)),
+        render(template.format(rows=json, **parts)),
+        msgspec.defstruct("Row", [(name, Any) for name in names], gc=False),
+    )
 
 
 async def _write_chunks(
@@ -107,44 +132,29 @@ async def _write_chunks(
     return returned
 
 
-# ---------------------------------------------------------------- items
+# ---------------------------------------------------------------- items and warehouses
 
-ITEM_VERSIONS = """
-SELECT i.sku, i.content_hash, i.erp_updated_at
-FROM unnest(%b::text[]) AS k(sku)
-JOIN items i ON i.vendor_id = %b AND i.sku = k.sku
-"""
 
-ITEM_COLUMNS: Columns = [
-    ("sku", "text"), ("name", "text"), ("description", "text"), ("erp_unit_code", "text"),
-    ("unit_code", "text"), ("erp_vat_code", "text"), ("vat_code", "text"), ("erp_family_code", "text"),
-    ("family_code", "text"), ("erp_subfamily_code", "text"), ("subfamily_code", "text"),
-    ("price", "numeric"), ("barcode", "text"), ("active", "bool"), ("content_hash", "text"),
-    ("erp_updated_at", "timestamptz"),
-]
+@dataclass(frozen=True)
+class KeyedTable(Generic[W]):
+    """A catalogue table whose rows are keyed by one ERP code within a vendor."""
 
-ITEM_UPSERT = Upsert.of("""
-INSERT INTO items AS cur (
-    vendor_id, sku, name, description, erp_unit_code, unit_code, erp_vat_code, vat_code,
-    erp_family_code, family_code, erp_subfamily_code, subfamily_code, price, barcode, active,
-    content_hash, erp_updated_at, last_synced_at)
-SELECT %b, r.sku, r.name, r.description, r.erp_unit_code, r.unit_code, r.erp_vat_code, r.vat_code,
-       r.erp_family_code, r.family_code, r.erp_subfamily_code, r.subfamily_code, r.price, r.barcode,
-       r.active, r.content_hash, r.erp_updated_at, %b
-FROM {rows}
-ORDER BY r.ord
-ON CONFLICT (vendor_id, sku) DO UPDATE SET
-    name = EXCLUDED.name, description = EXCLUDED.description,
-    erp_unit_code = EXCLUDED.erp_unit_code, unit_code = EXCLUDED.unit_code,
-    erp_vat_code = EXCLUDED.erp_vat_code, vat_code = EXCLUDED.vat_code,
-    erp_family_code = EXCLUDED.erp_family_code, family_code = EXCLUDED.family_code,
-    erp_subfamily_code = EXCLUDED.erp_subfamily_code, subfamily_code = EXCLUDED.subfamily_code,
-    price = EXCLUDED.price, barcode = EXCLUDED.barcode, active = EXCLUDED.active,
-    content_hash = EXCLUDED.content_hash, erp_updated_at = EXCLUDED.erp_updated_at,
-    last_synced_at = EXCLUDED.last_synced_at
-WHERE cur.content_hash <> EXCLUDED.content_hash AND cur.erp_updated_at <= EXCLUDED.erp_updated_at
-RETURNING cur.sku
-""", ITEM_COLUMNS)
+    versions_sql: str
+    upsert: Upsert
+    as_tuples: Callable[[Sequence[W]], list[Row]]
+    """A chunk of writes as rows of the upsert's columns (one comprehension per chunk: this is the hot loop)."""
+
+    @classmethod
+    def of(cls, table: str, columns: Columns, as_tuples: Callable[[Sequence[W]], list[Row]]) -> KeyedTable[W]:
+        """``columns``: the key column first; ``content_hash`` and ``erp_updated_at`` among them."""
+        key = columns[0][0]
+        versions = sql.SQL("""
+SELECT t.{key}, t.content_hash, t.erp_updated_at
+FROM unnest(%b::text[]) AS k(code)
+JOIN {table} t ON t.vendor_id = %b AND t.{key} = k.code
+""").format(key=sql.Identifier(key), table=sql.Identifier(table))
+        upsert = guarded_upsert(table, columns, conflict=(key,), returning=(key,))
+        return cls(render(versions), upsert, as_tuples)
 
 
 def _item_tuples(rows: Sequence[ItemWrite]) -> list[Row]:
@@ -159,52 +169,13 @@ def _item_tuples(rows: Sequence[ItemWrite]) -> list[Row]:
     ]
 
 
-class PgItemRepository:
-    def __init__(self, conn: AsyncConnection[Any]) -> None:
-        self._conn = conn
-
-    async def stored_versions(self, vendor_id: VendorId, skus: Sequence[str]) -> dict[str, StoredVersion]:
-        if not skus:
-            return {}
-        with map_db_errors():
-            async with self._conn.cursor(row_factory=tuple_row) as cur:
-                await cur.execute(ITEM_VERSIONS, (list(skus), vendor_id))
-                rows = await cur.fetchall()
-        return {sku: StoredVersion(content_hash, updated_at) for sku, content_hash, updated_at in rows}
-
-    async def upsert(
-        self, vendor_id: VendorId, chunks: Iterable[Sequence[ItemWrite]], synced_at: datetime
-    ) -> set[str]:
-        returned = await _write_chunks(self._conn, ITEM_UPSERT, chunks, (vendor_id, synced_at), _item_tuples)
-        return {row[0] for row in returned}
-
-
-# ---------------------------------------------------------------- warehouses
-
-WAREHOUSE_VERSIONS = """
-SELECT w.erp_warehouse_id, w.content_hash, w.erp_updated_at
-FROM unnest(%b::text[]) AS k(code)
-JOIN warehouses w ON w.vendor_id = %b AND w.erp_warehouse_id = k.code
-"""
-
-WAREHOUSE_COLUMNS: Columns = [
-    ("code", "text"), ("name", "text"), ("address", "text"), ("active", "bool"), ("content_hash", "text"),
+ITEMS = KeyedTable.of("items", [
+    ("sku", "text"), ("name", "text"), ("description", "text"), ("erp_unit_code", "text"),
+    ("unit_code", "text"), ("erp_vat_code", "text"), ("vat_code", "text"), ("erp_family_code", "text"),
+    ("family_code", "text"), ("erp_subfamily_code", "text"), ("subfamily_code", "text"),
+    ("price", "numeric"), ("barcode", "text"), ("active", "bool"), ("content_hash", "text"),
     ("erp_updated_at", "timestamptz"),
-]
-
-WAREHOUSE_UPSERT = Upsert.of("""
-INSERT INTO warehouses AS cur (
-    vendor_id, erp_warehouse_id, name, address, active, content_hash, erp_updated_at, last_synced_at)
-SELECT %b, r.code, r.name, r.address, r.active, r.content_hash, r.erp_updated_at, %b
-FROM {rows}
-ORDER BY r.ord
-ON CONFLICT (vendor_id, erp_warehouse_id) DO UPDATE SET
-    name = EXCLUDED.name, address = EXCLUDED.address, active = EXCLUDED.active,
-    content_hash = EXCLUDED.content_hash, erp_updated_at = EXCLUDED.erp_updated_at,
-    last_synced_at = EXCLUDED.last_synced_at
-WHERE cur.content_hash <> EXCLUDED.content_hash AND cur.erp_updated_at <= EXCLUDED.erp_updated_at
-RETURNING cur.erp_warehouse_id
-""", WAREHOUSE_COLUMNS)
+], _item_tuples)
 
 
 def _warehouse_tuples(rows: Sequence[WarehouseWrite]) -> list[Row]:
@@ -215,27 +186,31 @@ def _warehouse_tuples(rows: Sequence[WarehouseWrite]) -> list[Row]:
     ]
 
 
-class PgWarehouseRepository:
-    def __init__(self, conn: AsyncConnection[Any]) -> None:
-        self._conn = conn
+WAREHOUSES = KeyedTable.of("warehouses", [
+    ("erp_warehouse_id", "text"), ("name", "text"), ("address", "text"), ("active", "bool"),
+    ("content_hash", "text"), ("erp_updated_at", "timestamptz"),
+], _warehouse_tuples)
 
-    async def stored_versions(
-        self, vendor_id: VendorId, warehouse_ids: Sequence[str]
-    ) -> dict[str, StoredVersion]:
-        if not warehouse_ids:
+
+class PgKeyedRepository(Generic[W]):
+    """``uow.items`` (over ``ITEMS``) and ``uow.warehouses`` (over ``WAREHOUSES``)."""
+
+    def __init__(self, conn: AsyncConnection[Any], table: KeyedTable[W]) -> None:
+        self._conn = conn
+        self._table = table
+
+    async def stored_versions(self, vendor_id: VendorId, keys: Sequence[str], /) -> dict[str, StoredVersion]:
+        if not keys:
             return {}
-        with map_db_errors():
-            async with self._conn.cursor(row_factory=tuple_row) as cur:
-                await cur.execute(WAREHOUSE_VERSIONS, (list(warehouse_ids), vendor_id))
-                rows = await cur.fetchall()
-        return {code: StoredVersion(content_hash, updated_at) for code, content_hash, updated_at in rows}
+        with map_db_errors():  # tuples: up to a whole batch of keys, on every full push
+            rows = await fetch_all(self._conn, tuple_row, self._table.versions_sql, (list(keys), vendor_id))
+        return {key: StoredVersion(content_hash, updated_at) for key, content_hash, updated_at in rows}
 
     async def upsert(
-        self, vendor_id: VendorId, chunks: Iterable[Sequence[WarehouseWrite]], synced_at: datetime
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[W]], synced_at: datetime, /
     ) -> set[str]:
-        returned = await _write_chunks(
-            self._conn, WAREHOUSE_UPSERT, chunks, (vendor_id, synced_at), _warehouse_tuples
-        )
+        table = self._table
+        returned = await _write_chunks(self._conn, table.upsert, chunks, (vendor_id, synced_at), table.as_tuples)
         return {row[0] for row in returned}
 
 
@@ -254,18 +229,9 @@ STOCK_COLUMNS: Columns = [
     ("erp_updated_at", "timestamptz"),
 ]
 
-STOCK_UPSERT = Upsert.of("""
-INSERT INTO stock AS cur (
-    vendor_id, item_id, warehouse_id, quantity, content_hash, erp_updated_at, last_synced_at)
-SELECT %b, r.item_id, r.warehouse_id, r.quantity, r.content_hash, r.erp_updated_at, %b
-FROM {rows}
-ORDER BY r.ord
-ON CONFLICT (vendor_id, warehouse_id, item_id) DO UPDATE SET
-    quantity = EXCLUDED.quantity, content_hash = EXCLUDED.content_hash,
-    erp_updated_at = EXCLUDED.erp_updated_at, last_synced_at = EXCLUDED.last_synced_at
-WHERE cur.content_hash <> EXCLUDED.content_hash AND cur.erp_updated_at <= EXCLUDED.erp_updated_at
-RETURNING cur.item_id, cur.warehouse_id
-""", STOCK_COLUMNS)
+STOCK_UPSERT = guarded_upsert(
+    "stock", STOCK_COLUMNS, conflict=("warehouse_id", "item_id"), returning=("item_id", "warehouse_id")
+)
 
 
 class PgStockRepository:
@@ -276,10 +242,10 @@ class PgStockRepository:
         if not keys:
             return {}
         skus, codes = zip(*keys, strict=True)
-        with map_db_errors():
-            async with self._conn.cursor(row_factory=tuple_row) as cur:
-                await cur.execute(STOCK_TARGETS, (list(skus), list(codes), vendor_id, vendor_id, vendor_id))
-                rows = await cur.fetchall()
+        with map_db_errors():  # tuples: thousands of rows per batch
+            rows = await fetch_all(
+                self._conn, tuple_row, STOCK_TARGETS, (list(skus), list(codes), vendor_id, vendor_id, vendor_id)
+            )
         return {
             (sku, code): StockTarget(
                 item_id, warehouse_id, StoredVersion(content_hash, updated_at) if content_hash else None

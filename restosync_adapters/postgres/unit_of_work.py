@@ -10,7 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.postgres.agents import PgAgentRepository
 from restosync_adapters.postgres.audit import PgAuditLog
-from restosync_adapters.postgres.catalog import PgItemRepository, PgStockRepository, PgWarehouseRepository
+from restosync_adapters.postgres.catalog import ITEMS, WAREHOUSES, PgKeyedRepository, PgStockRepository
 from restosync_adapters.postgres.dead_letters import PgDeadLetterRepository
 from restosync_adapters.postgres.errors import map_db_errors, ours
 from restosync_adapters.postgres.mappings import PgMappingRepository
@@ -50,9 +50,9 @@ class PgUnitOfWork:
     def _bind(self, conn: AsyncConnection[Any]) -> None:
         """Create this transaction's repositories (each area adds its own line)."""
         self.agents = PgAgentRepository(conn)
-        self.items = PgItemRepository(conn)
+        self.items = PgKeyedRepository(conn, ITEMS)
         self.stock = PgStockRepository(conn)
-        self.warehouses = PgWarehouseRepository(conn)
+        self.warehouses = PgKeyedRepository(conn, WAREHOUSES)
         self.mappings = PgMappingRepository(conn)
         self.orders = PgOrderRepository(conn)
         self.sync_jobs = PgSyncJobRepository(conn)

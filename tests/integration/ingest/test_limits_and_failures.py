@@ -84,7 +84,7 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE %
 async def _wait_for_lock_waiters(conn: psycopg.AsyncConnection[Any], count: int) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        row = await (await conn.execute(LOCK_WAITERS, ("%INSERT INTO items%",))).fetchone()
+        row = await (await conn.execute(LOCK_WAITERS, ('%INSERT INTO "items"%',))).fetchone()
         if row is not None and row[0] >= count:
             return
         await asyncio.sleep(0.01)
