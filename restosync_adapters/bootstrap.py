@@ -67,13 +67,19 @@ from restosync_core.use_cases.delete_mapping import DeleteMapping
 from restosync_core.use_cases.deliver_order import DeliverOrder
 from restosync_core.use_cases.deregister_agent import DeregisterAgent
 from restosync_core.use_cases.get_agent import GetAgent
+from restosync_core.use_cases.get_dead_letter import GetDeadLetter
 from restosync_core.use_cases.get_mapping import GetMapping
+from restosync_core.use_cases.get_order import GetOrder
+from restosync_core.use_cases.get_sync_job import GetSyncJob
+from restosync_core.use_cases.get_sync_status import GetSyncStatus
 from restosync_core.use_cases.handle_order_callback import HandleOrderCallback
 from restosync_core.use_cases.ingest_items import IngestItems
 from restosync_core.use_cases.ingest_stock import IngestStock
 from restosync_core.use_cases.ingest_warehouses import IngestWarehouses
 from restosync_core.use_cases.list_agents import ListAgents
+from restosync_core.use_cases.list_dead_letters import ListDeadLetters
 from restosync_core.use_cases.list_mappings import ListMappings
+from restosync_core.use_cases.list_sync_jobs import ListSyncJobs
 from restosync_core.use_cases.place_order import PlaceOrder
 from restosync_core.use_cases.record_agent_heartbeat import RecordAgentHeartbeat
 from restosync_core.use_cases.register_agent import RegisterAgent
@@ -86,9 +92,6 @@ from restosync_core.use_cases.seed_mappings import SeedMappings
 from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
 from restosync_core.use_cases.update_agent import UpdateAgent
 from restosync_core.use_cases.update_mapping import UpdateMapping
-from restosync_core.use_cases.view_dead_letters import ViewDeadLetters
-from restosync_core.use_cases.view_orders import ViewOrders
-from restosync_core.use_cases.view_sync_jobs import ViewSyncJobs
 
 __all__ = [
     "IMAGE_SYNC",
@@ -208,9 +211,12 @@ class Services:
     sweep_sync_jobs: SweepSyncJobs
     retry_dead_letter: RetryDeadLetter
     resolve_dead_letter: ResolveDeadLetter
-    view_dead_letters: ViewDeadLetters
-    view_sync_jobs: ViewSyncJobs
-    view_orders: ViewOrders
+    list_dead_letters: ListDeadLetters
+    get_dead_letter: GetDeadLetter
+    list_sync_jobs: ListSyncJobs
+    get_sync_job: GetSyncJob
+    get_sync_status: GetSyncStatus
+    get_order: GetOrder
     reset_circuit_breaker: ResetCircuitBreaker
     # --- use cases: health
     report_health: ReportHealth
@@ -234,11 +240,13 @@ def bootstrap(
     *,
     pool_size: int | None = None,
     synchronous_commit: bool = True,
+    worker: str | None = None,
     **overrides: Any,
 ) -> Services:
     """Build the real services from ``settings`` (default: the environment); ``overrides`` replace ports.
 
     ``synchronous_commit=False`` only for processes whose every write is redone if lost (workers).
+    ``worker``: the name this process claims sync jobs under (default ``host:pid``).
     """
     unknown = sorted(set(overrides) - OVERRIDABLE)
     if unknown:
@@ -377,15 +385,18 @@ def bootstrap(
         # orders
         place_order=PlaceOrder(uow, queue, clock, policy),
         deliver_order=DeliverOrder(
-            uow, queue, clock, policy, directory, agent_client, breaker, worker_name(), claims
+            uow, queue, clock, policy, directory, agent_client, breaker, worker or worker_name(), claims
         ),
         handle_order_callback=HandleOrderCallback(uow, queue, clock, policy),
         sweep_sync_jobs=SweepSyncJobs(uow, queue, clock),
         retry_dead_letter=RetryDeadLetter(uow, queue, clock),
         resolve_dead_letter=ResolveDeadLetter(uow, clock),
-        view_dead_letters=ViewDeadLetters(uow),
-        view_sync_jobs=ViewSyncJobs(uow),
-        view_orders=ViewOrders(uow),
+        list_dead_letters=ListDeadLetters(uow),
+        get_dead_letter=GetDeadLetter(uow),
+        list_sync_jobs=ListSyncJobs(uow),
+        get_sync_job=GetSyncJob(uow),
+        get_sync_status=GetSyncStatus(uow),
+        get_order=GetOrder(uow),
         reset_circuit_breaker=ResetCircuitBreaker(uow, breaker),
         report_health=ReportHealth(probes),
     )

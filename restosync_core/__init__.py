@@ -74,19 +74,22 @@ from restosync_core.ports.queue import JobQueue
 from restosync_core.ports.rate_limit import RateLimiter
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from restosync_core.use_cases.deliver_order import DeliverOrder
+from restosync_core.use_cases.get_dead_letter import GetDeadLetter
+from restosync_core.use_cases.get_order import GetOrder
+from restosync_core.use_cases.get_sync_job import GetSyncJob
+from restosync_core.use_cases.get_sync_status import GetSyncStatus
 from restosync_core.use_cases.handle_order_callback import HandleOrderCallback
 from restosync_core.use_cases.ingest_items import IngestItems
 from restosync_core.use_cases.ingest_stock import IngestStock
 from restosync_core.use_cases.ingest_warehouses import IngestWarehouses
+from restosync_core.use_cases.list_dead_letters import ListDeadLetters
+from restosync_core.use_cases.list_sync_jobs import ListSyncJobs
 from restosync_core.use_cases.place_order import PlaceOrder
 from restosync_core.use_cases.reset_circuit_breaker import ResetCircuitBreaker
 from restosync_core.use_cases.resolve_dead_letter import ResolveDeadLetter
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 from restosync_core.use_cases.retry_dead_letter import RetryDeadLetter
 from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
-from restosync_core.use_cases.view_dead_letters import ViewDeadLetters
-from restosync_core.use_cases.view_orders import ViewOrders
-from restosync_core.use_cases.view_sync_jobs import ViewSyncJobs
 
 __all__ = [
     "NO_REQUEST",
@@ -122,6 +125,10 @@ __all__ = [
     "DeliveryOutcome",
     "DependencyUnavailable",
     "Forbidden",
+    "GetDeadLetter",
+    "GetOrder",
+    "GetSyncJob",
+    "GetSyncStatus",
     "HandleOrderCallback",
     "IngestItems",
     "IngestReport",
@@ -132,6 +139,8 @@ __all__ = [
     "ItemRepository",
     "ItemWrite",
     "JobQueue",
+    "ListDeadLetters",
+    "ListSyncJobs",
     "Mapping",
     "MappingId",
     "MappingInvalidation",
@@ -185,9 +194,6 @@ __all__ = [
     "UnitOfWorkFactory",
     "ValidationFailed",
     "VendorId",
-    "ViewDeadLetters",
-    "ViewOrders",
-    "ViewSyncJobs",
     "Warehouse",
     "WarehouseRepository",
     "WarehouseWrite",

@@ -40,7 +40,7 @@ class DeadLetterController(Controller):
         paging: Paging,
         vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
     ) -> Paginated[DeadLetterResponse]:
-        result = await services_of(request).view_dead_letters.unresolved(
+        result = await services_of(request).list_dead_letters(
             paging, VendorId(vendor_id) if vendor_id else None
         )
         return paginated(result, DeadLetterResponse.of)
@@ -52,7 +52,7 @@ class DeadLetterController(Controller):
         description="404 when there is no such entry.",
     )
     async def get_letter(self, request: Request[Any, Any, Any], letter_id: LetterIdPath) -> DeadLetterResponse:
-        letter = await services_of(request).view_dead_letters.one(DeadLetterId(letter_id))
+        letter = await services_of(request).get_dead_letter(DeadLetterId(letter_id))
         return DeadLetterResponse.of(letter, with_payload=True)
 
     @post(

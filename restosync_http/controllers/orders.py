@@ -51,5 +51,5 @@ class OrdersController(Controller):
         ),
     )
     async def get_order(self, request: Request[Any, Any, Any], order_id: OrderIdPath) -> OrderResponse:
-        found = await services_of(request).view_orders.one(OrderId(order_id))
+        found = await services_of(request).get_order(OrderId(order_id))
         return OrderResponse.of(found.order, found.sync_job_id)

@@ -40,7 +40,7 @@ class SyncJobsController(Controller):
         vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
         status: Annotated[SyncJobStatus | None, QueryParameter(description="Only jobs in this status.")] = None,
     ) -> Paginated[SyncJobResponse]:
-        result = await services_of(request).view_sync_jobs.page(
+        result = await services_of(request).list_sync_jobs(
             SyncJobFilter(VendorId(vendor_id) if vendor_id else None, status), paging
         )
         return paginated(result, SyncJobResponse.of)
@@ -52,7 +52,7 @@ class SyncJobsController(Controller):
         description="404 when there is no such job.",
     )
     async def get_job(self, request: Request[Any, Any, Any], job_id: JobIdPath) -> SyncJobResponse:
-        job = await services_of(request).view_sync_jobs.one(SyncJobId(job_id))
+        job = await services_of(request).get_sync_job(SyncJobId(job_id))
         return SyncJobResponse.of(job, with_payload=True)
 
     @get(
@@ -62,4 +62,4 @@ class SyncJobsController(Controller):
         description="404 when there is no such job.",
     )
     async def sync_status(self, request: Request[Any, Any, Any], job_id: JobIdPath) -> SyncStatusResponse:
-        return SyncStatusResponse.of(await services_of(request).view_sync_jobs.detail(SyncJobId(job_id)))
+        return SyncStatusResponse.of(await services_of(request).get_sync_status(SyncJobId(job_id)))

@@ -237,9 +237,9 @@ def test_resolving_a_dead_letter_takes_it_off_the_unresolved_list_and_is_audited
     w.agent.fail_next(400)
     w.deliver(placed.sync_job_id)
     (letter,) = w.db.tables["dead_letters"].values()
-    assert run(w.letters.unresolved(PageRequest())).total == 1
+    assert run(w.list_dead_letters(PageRequest())).total == 1
     resolved = run(w.resolve_letter(letter.id, RequestContext(request_id="r2", client_address="::1")))
     assert resolved.resolved and resolved.resolved_at == w.clock.now()
-    assert run(w.letters.unresolved(PageRequest())).total == 0
+    assert run(w.list_dead_letters(PageRequest())).total == 0
     run(w.resolve_letter(letter.id, RequestContext()))
     assert [e.details["alreadyResolved"] for e in w.db.tables["audit_log"]] == [False, True]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from restosync_adapters.bootstrap import Services
 from restosync_core.model.delivery import AgentCallback, CallbackStatus, DeliveryOutcome, NewOrder, NewOrderLine
 from restosync_core.model.ids import SyncJobId, VendorId
 from restosync_core.model.orders import SyncJob
@@ -14,14 +15,8 @@ from restosync_core.policies.breaker import BreakerPolicy
 from restosync_core.policies.retry import RetryPolicy
 from restosync_core.ports.agents import NewRegistration
 from restosync_core.use_cases.deliver_order import DeliverOrder
-from restosync_core.use_cases.handle_order_callback import HandleOrderCallback
-from restosync_core.use_cases.place_order import PlaceOrder
-from restosync_core.use_cases.resolve_dead_letter import ResolveDeadLetter
-from restosync_core.use_cases.retry_dead_letter import RetryDeadLetter
 from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
-from restosync_core.use_cases.view_dead_letters import ViewDeadLetters
-from restosync_core.use_cases.view_sync_jobs import ViewSyncJobs
-from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
+from tests.fakes import FakeClock, FakeDatabase
 from tests.fakes.agents import AGENTS, FakeAgentRepository
 from tests.fakes.orders import (
     FakeAgentClient,
@@ -30,6 +25,7 @@ from tests.fakes.orders import (
     FakeJobQueue,
     FakeSyncJobClaims,
 )
+from tests.unit.services import UNIT_SETTINGS, unit_services
 
 VENDOR = VendorId("acme")
 AGENT_URL = "http://agent.acme.test"
@@ -59,16 +55,34 @@ class World:
         self.agent = FakeAgentClient()
         self.directory = FakeAgentDirectory({VENDOR: AGENT_URL})
         self.breaker = FakeCircuitBreaker(self.clock, self.breaker_policy)
-        uow = fake_uow_factory(self.db)
-        self.place = PlaceOrder(uow, self.queue, self.clock, self.policy)
-        self.callback = HandleOrderCallback(uow, self.queue, self.clock, self.policy)
-        self.sweep = SweepSyncJobs(uow, self.queue, self.clock, horizon_seconds=0)
-        self.retry_letter = RetryDeadLetter(uow, self.queue, self.clock)
-        self.resolve_letter = ResolveDeadLetter(uow, self.clock)
-        self.letters = ViewDeadLetters(uow)
-        self.jobs_view = ViewSyncJobs(uow)
-        self.uow = uow
+        self.claims = FakeSyncJobClaims(self.db)
+        self._workers: dict[str, Services] = {}
+        services = self.services("w1")
+        self.uow = services.uow
+        self.place = services.place_order
+        self.callback = services.handle_order_callback
+        # the sweep looks no further ahead than now (the real one also wakes jobs due within its interval)
+        self.sweep = SweepSyncJobs(services.uow, services.queue, services.clock, horizon_seconds=0)
+        self.retry_letter = services.retry_dead_letter
+        self.resolve_letter = services.resolve_dead_letter
+        self.list_dead_letters = services.list_dead_letters
         self.register_agent()
+
+    def services(self, worker: str) -> Services:
+        """The services of the process named ``worker`` (``bootstrap`` over this world's shared fakes)."""
+        if worker not in self._workers:
+            settings = replace(
+                UNIT_SETTINGS,
+                order_max_attempts=self.policy.max_attempts,
+                order_retry_delays=self.policy.delays,
+                order_claim_seconds=self.policy.claim_seconds,
+                order_callback_timeout_seconds=self.policy.callback_timeout_seconds,
+            )
+            self._workers[worker] = unit_services(
+                self.db, self.clock, settings, worker=worker, queue=self.queue, agent_client=self.agent,
+                agent_directory=self.directory, breaker=self.breaker, sync_job_claims=self.claims,
+            )
+        return self._workers[worker]
 
     def register_agent(self, vendor: str = VENDOR, url: str = AGENT_URL) -> None:
         """The vendor's agent row (orders are only placed for a registered vendor) and where it listens."""
@@ -80,10 +94,7 @@ class World:
         self.directory.urls.pop(vendor, None)
 
     def deliverer(self, worker: str = "w1") -> DeliverOrder:
-        return DeliverOrder(
-            self.uow, self.queue, self.clock, self.policy, self.directory, self.agent, self.breaker, worker,
-            FakeSyncJobClaims(self.db),
-        )
+        return self.services(worker).deliver_order
 
     def deliver(self, job_id: SyncJobId, worker: str = "w1") -> DeliveryOutcome:
         outcome: DeliveryOutcome = run(self.deliverer(worker)(job_id))

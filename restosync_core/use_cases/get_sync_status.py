@@ -1,29 +1,21 @@
-"""Read sync jobs: a filtered page, one job, and one job with its order and dead letters."""
+"""Read one sync job's full delivery status: the job, its order and its dead letters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from restosync_core.errors import NotFound
-from restosync_core.model.delivery import SyncJobDetail, SyncJobFilter
+from restosync_core.model.delivery import SyncJobDetail
 from restosync_core.model.ids import SyncJobId
-from restosync_core.model.orders import Order, SyncJob
-from restosync_core.model.pagination import Page, PageRequest
+from restosync_core.model.orders import Order
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
-class ViewSyncJobs:
+class GetSyncStatus:
     uow: UnitOfWorkFactory
 
-    async def page(self, filter_: SyncJobFilter, page: PageRequest) -> Page[SyncJob]:
-        async with self.uow() as uow:
-            return await uow.sync_jobs.list(filter_, page)
-
-    async def one(self, job_id: SyncJobId) -> SyncJob:
-        return (await self.detail(job_id)).job
-
-    async def detail(self, job_id: SyncJobId) -> SyncJobDetail:
+    async def __call__(self, job_id: SyncJobId) -> SyncJobDetail:
         async with self.uow() as uow:
             job = await uow.sync_jobs.get(job_id)
             if job is None:

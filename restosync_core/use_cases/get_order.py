@@ -11,10 +11,10 @@ from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
-class ViewOrders:
+class GetOrder:
     uow: UnitOfWorkFactory
 
-    async def one(self, order_id: OrderId) -> OrderView:
+    async def __call__(self, order_id: OrderId) -> OrderView:
         async with self.uow() as uow:
             order = await uow.orders.get(order_id)
             job_id = await uow.sync_jobs.id_for_order(order_id) if order is not None else None
