@@ -29,6 +29,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench import BENCH_DENIED_NETWORKS
+
 GOAL_RATIO = 50.0
 AGENTS = int(os.environ.get("BENCH_AGENTS", "50"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
@@ -152,6 +154,7 @@ def _server_env(db_url: str, prefix: str, mode: str) -> dict[str, str]:
     return {
         **os.environ,
         "ENV": "production",
+        "AGENT_URL_DENIED_NETWORKS": BENCH_DENIED_NETWORKS,
         "DATABASE_URL": db_url,
         "REDIS_URL": REDIS_URL,
         "REDIS_PREFIX": prefix,

@@ -53,6 +53,7 @@ import psycopg
 import redis
 from psycopg import sql
 
+from bench import BENCH_DENIED_NETWORKS
 from bench.ingest_data import MAPPINGS, RAW_UPSERT, item_rows, push_body, raw_params
 from bench.ingest_load import post
 from restosync_adapters.postgres.migrate import migrate
@@ -141,7 +142,8 @@ class Api:
 def _start_api(db_url: str, prefix: str, workdir: Path) -> Api:
     port = _free_port()
     env = {
-        **os.environ, "ENV": "production", "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix,
+        **os.environ, "ENV": "production", "AGENT_URL_DENIED_NETWORKS": BENCH_DENIED_NETWORKS,
+        "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix,
         "RATE_LIMITS_ENABLED": "false", "AGENT_SECRET": AGENT_SECRET,
         "API_SECRET": "bench-api-secret-0123456789-0123456789", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
     }

@@ -31,6 +31,7 @@ import psycopg
 import redis
 from psycopg import sql
 
+from bench import BENCH_DENIED_NETWORKS
 from restosync_adapters.bootstrap import Services, bootstrap
 from restosync_adapters.postgres.migrate import migrate
 from restosync_adapters.queues import ORDER_SYNC
@@ -135,7 +136,8 @@ class Bench:
         self.db_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{self.dbname}"
         migrate(self.db_url)
         self.env = {
-            "ENV": "production", "DATABASE_URL": self.db_url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": self.prefix,
+            "ENV": "production", "AGENT_URL_DENIED_NETWORKS": BENCH_DENIED_NETWORKS,
+            "DATABASE_URL": self.db_url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": self.prefix,
             "AGENT_SECRET": "bench-agent-secret-0123456789", "API_SECRET": "bench-api-secret-0123456789-0123456789",
             "LOG_LEVEL": "WARNING", "DB_POOL_SIZE": "4", "RATE_LIMITS_ENABLED": "false",
             "ORDER_CALLBACK_TIMEOUT_SECONDS": "3600",
