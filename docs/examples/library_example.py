@@ -273,7 +273,7 @@ async def main() -> Results:
     first = await ingest_items(VENDOR, items)
     second = await ingest_items(VENDOR, items)  # the same rows again: nothing to write
 
-    # 2. Orders go to the vendor's agent; here it registered earlier (restosync's AgentRegistry does that).
+    # 2. Orders go to the vendor's agent; here it registered earlier (restosync's RegisterAgent use case does that).
     tables.agents[VENDOR] = Agent(
         AgentId(uuid.uuid4()), VENDOR, "http://agent.bistro.example", "bcrypt-hash", "1.0",
         AgentStatus.ONLINE, start, start, start,
