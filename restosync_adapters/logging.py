@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from dataclasses import dataclass
 
 import structlog
 
@@ -57,3 +59,27 @@ def bind_context(**values: object) -> None:
 
 def clear_context() -> None:
     structlog.contextvars.clear_contextvars()
+
+
+@dataclass
+class Outage:
+    """Logs once when ``what`` becomes unavailable and once when it is back, never per attempt."""
+
+    log: logging.Logger
+    what: str
+    since: float | None = None
+
+    @property
+    def ongoing(self) -> bool:
+        return self.since is not None
+
+    def failed(self, exc: BaseException, doing: str = "retrying with backoff") -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            self.log.warning("%s is unavailable (%s: %s); %s", self.what, type(exc).__name__, first[:200], doing)
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            self.log.info("%s is back after %.1f s", self.what, time.monotonic() - self.since)
+            self.since = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from restosync_adapters.logging import Outage
 from restosync_adapters.queues import ORDER_SYNC, rq_queue_name
 from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.ids import SyncJobId
@@ -37,6 +39,7 @@ FAILURE_TTL_SECONDS = 3600
 """A wake-up that crashed (a bug: outages end it normally) stays in RQ's failed registry an hour.
 Its id, and so that same wake-up, is taken until then; the job itself is safe in PostgreSQL."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+log = logging.getLogger(__name__)
 
 
 class JsonJob(Job):
@@ -69,6 +72,7 @@ class RqJobQueue:
         self.connection = connection
         self.queue = make_queue(self.connection, prefix, ORDER_SYNC)
         self.job_timeout = job_timeout_seconds
+        self.outage = Outage(log, "The job queue (Redis)")
 
     async def wake_delivery(self, job_id: SyncJobId, due_at: datetime) -> bool:
         return await asyncio.to_thread(self.wake_delivery_now, job_id, due_at)
@@ -83,15 +87,20 @@ class RqJobQueue:
         """
         rq_id = wake_id(self.prefix, job_id, due_at)
         try:
-            if self._enqueue(rq_id, job_id, due_at):
-                return True
-            if self.connection.hget(JsonJob.key_for(rq_id), "status") != b"finished":
-                return False
-            with contextlib.suppress(NoSuchJobError):  # unless it expired meanwhile
-                JsonJob.fetch(rq_id, connection=self.connection).delete()  # it ran: make room for this one
-            return self._enqueue(rq_id, job_id, due_at)
+            woken = self._enqueue(rq_id, job_id, due_at) or self._replace_finished(rq_id, job_id, due_at)
         except redis.RedisError as exc:
+            # One line per outage, not one per order: the jobs are safe in PostgreSQL.
+            self.outage.failed(exc, "sync jobs stay pending in PostgreSQL; the sweeper wakes them once it is back")
             raise DependencyUnavailable("the job queue (Redis) is unavailable") from exc
+        self.outage.recovered()
+        return woken
+
+    def _replace_finished(self, rq_id: str, job_id: SyncJobId, due_at: datetime) -> bool:
+        if self.connection.hget(JsonJob.key_for(rq_id), "status") != b"finished":
+            return False
+        with contextlib.suppress(NoSuchJobError):  # unless it expired meanwhile
+            JsonJob.fetch(rq_id, connection=self.connection).delete()  # it ran: make room for this one
+        return self._enqueue(rq_id, job_id, due_at)
 
     def _enqueue(self, rq_id: str, job_id: SyncJobId, due_at: datetime) -> bool:
         """Queue (or schedule) the wake-up; ``False`` if one with its id exists."""

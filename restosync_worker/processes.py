@@ -28,10 +28,11 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 
 from restosync_adapters.bootstrap import JsonJob
+from restosync_adapters.logging import Outage
 from restosync_adapters.settings import Settings
 from restosync_worker import runtime
 from restosync_worker.cron import run_task
-from restosync_worker.reconnect import Backoff, Outage
+from restosync_worker.reconnect import Backoff
 from restosync_worker.worker import STOP, JsonQueue
 
 log = logging.getLogger("restosync_worker")

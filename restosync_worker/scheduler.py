@@ -25,10 +25,10 @@ from redis import Redis
 from rq_scheduler import Scheduler
 
 from restosync_adapters.bootstrap import JsonJob, bootstrap, rq_queue_name
-from restosync_adapters.logging import configure_logging
+from restosync_adapters.logging import Outage, configure_logging
 from restosync_adapters.settings import Settings, SettingsError
 from restosync_worker.cron import CRON_ENTRIES
-from restosync_worker.reconnect import Backoff, Outage
+from restosync_worker.reconnect import Backoff
 from restosync_worker.worker import JsonQueue
 
 log = logging.getLogger("restosync_worker.scheduler")
@@ -103,6 +103,7 @@ def run(connection: Redis, settings: Settings, interval: float, stop: threading.
         started = time.monotonic()
         try:
             if scheduler is None:
+                connection.ping()  # while Redis is down, fail here: rq-scheduler logs its birth at every try
                 scheduler = PrefixedScheduler(settings.redis_prefix, connection, interval=interval)
                 scheduler.register_birth()
                 if not registered_once:

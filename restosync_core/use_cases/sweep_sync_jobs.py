@@ -23,11 +23,14 @@ log = logging.getLogger(__name__)
 
 
 async def wake_or_leave_to_sweeper(queue: JobQueue, job_id: SyncJobId, due_at: datetime) -> None:
-    """Wake a worker after a commit; if the queue is down the job is safe and the sweeper wakes it."""
+    """Wake a worker after a commit; if the queue is down the job is safe and the sweeper wakes it.
+
+    The queue's adapter logs an outage once; here each job left to the sweeper is a debug line.
+    """
     try:
         await queue.wake_delivery(job_id, due_at)
     except TransientError as exc:
-        log.warning("could not queue sync job %s (%s); the sweeper will", job_id, exc)
+        log.debug("could not queue sync job %s (%s); the sweeper will", job_id, exc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
+import pytest
 from rq.job import JobStatus
 
 from restosync_adapters.redis.clients import make_sync_redis
 from restosync_adapters.rq_queue import RESULT_TTL_SECONDS, JsonJob, RqJobQueue, wake_id
+from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.ids import SyncJobId
 from tests.conftest import REDIS_URL
+from tests.tcp_proxy import TcpProxy
 
 
 def test_a_wake_up_is_queued_once_blocks_itself_while_running_and_not_once_finished(redis_ns: str) -> None:
@@ -36,3 +41,28 @@ def test_a_wake_up_is_queued_once_blocks_itself_while_running_and_not_once_finis
         assert queue.wake_delivery_now(job_id, due) is False
     finally:
         connection.close()
+
+
+def test_an_outage_of_the_queue_is_logged_once_and_its_end_once(
+    redis_ns: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy = TcpProxy("127.0.0.1", urlsplit(REDIS_URL).port or 6379).start()
+    connection = make_sync_redis(f"redis://127.0.0.1:{proxy.port}/0")
+    queue = RqJobQueue(connection, redis_ns, job_timeout_seconds=30)
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    caplog.set_level(logging.INFO, logger="restosync_adapters.rq_queue")
+    try:
+        assert queue.wake_delivery_now(SyncJobId(uuid.uuid4()), due) is True
+        proxy.stop()
+        for _ in range(3):  # three orders placed while Redis is away
+            with pytest.raises(DependencyUnavailable):
+                queue.wake_delivery_now(SyncJobId(uuid.uuid4()), due)
+        proxy.start()
+        assert queue.wake_delivery_now(SyncJobId(uuid.uuid4()), due) is True
+        assert queue.wake_delivery_now(SyncJobId(uuid.uuid4()), due) is True
+    finally:
+        connection.close()
+        proxy.stop()
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
+    assert "unavailable" in lines[0][1] and "back after" in lines[1][1]
