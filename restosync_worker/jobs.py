@@ -20,7 +20,6 @@ def deliver_order(sync_job_id: str) -> str:
     PostgreSQL or Redis being down is not this wake-up's failure: it ends normally (so RQ forgets
     its id) and the sweeper wakes the job again once they are back.
     """
-    clear_context()
     bind_context(sync_job_id=sync_job_id)
     services = runtime.current().services
     try:
@@ -28,14 +27,18 @@ def deliver_order(sync_job_id: str) -> str:
     except TransientError as exc:
         log.warning("sync job %s not delivered now (%s); the sweeper will wake it again", sync_job_id, exc)
         return "transient_error"
+    finally:
+        clear_context()  # RQ's own lines about the next job must not carry this one's id
     return outcome.value
 
 
 def run_cron_task(name: str) -> str:
     """A cron tick: the named task, run at most once at a time across every worker."""
-    clear_context()
     bind_context(cron_task=name)
-    return str(runtime.current().run(run_task(name, runtime.current().services)))
+    try:
+        return str(runtime.current().run(run_task(name, runtime.current().services)))
+    finally:
+        clear_context()
 
 
 def noop() -> None:
