@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.queues import LOGICAL_QUEUES, rq_queue_key
@@ -94,7 +95,8 @@ class AgentsProbe:
     async def check(self) -> ProbeResult:
         try:
             async with self.pool.connection(timeout=2.0) as conn:
-                cur = await conn.execute(_AGENT_COUNTS, (ONLINE_WITHIN_SECONDS,))
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(_AGENT_COUNTS, (ONLINE_WITHIN_SECONDS,))
                 row = await cur.fetchone()
         except Exception as exc:
             return ProbeResult(up=False, error=_short(exc))
@@ -118,7 +120,7 @@ class MemoryProbe:
 
     async def check(self) -> ProbeResult:
         rss_mb = current_rss_bytes() / 2**20
-        details = {"rssMb": round(rss_mb, 1), "maxRssMb": self.max_rss_mb}
+        details: dict[str, object] = {"rssMb": round(rss_mb, 1), "maxRssMb": self.max_rss_mb}
         if rss_mb > self.max_rss_mb:
             return ProbeResult(up=False, details=details, error=f"RSS above {self.max_rss_mb} MB")
         return ProbeResult(up=True, details=details)
@@ -134,7 +136,7 @@ class DiskProbe:
     async def check(self) -> ProbeResult:
         usage = shutil.disk_usage(self.path)
         free_mb = usage.free / 2**20
-        details = {"freeMb": round(free_mb), "minFreeMb": self.min_free_mb}
+        details: dict[str, object] = {"freeMb": round(free_mb), "minFreeMb": self.min_free_mb}
         if free_mb < self.min_free_mb:
             return ProbeResult(up=False, details=details, error=f"less than {self.min_free_mb} MB free")
         return ProbeResult(up=True, details=details)

@@ -49,8 +49,9 @@ class JsonJob(Job):
         super().__init__(id, connection=connection, serializer=serializer or JSONSerializer)
 
     @classmethod
-    def create(cls, *args: Any, serializer: Any = None, **kwargs: Any) -> Job:
-        return super().create(*args, serializer=serializer or JSONSerializer, **kwargs)
+    def create(cls, *args: Any, **kwargs: Any) -> Job:
+        kwargs["serializer"] = kwargs.get("serializer") or JSONSerializer
+        return super().create(*args, **kwargs)
 
 
 def make_queue(connection: redis.Redis, prefix: str, logical: str) -> Queue:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 
 import uvicorn
@@ -52,7 +53,7 @@ def serve(app: Litestar, host: str, port: int, *, graceful_seconds: float = 30.0
         log_config=None,
         access_log=False,
         server_header=False,
-        timeout_graceful_shutdown=graceful_seconds,
+        timeout_graceful_shutdown=math.ceil(graceful_seconds),
         loop="uvloop",
         http="httptools",
     )

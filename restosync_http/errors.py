@@ -127,7 +127,7 @@ def restosync_error_handler(request: Request[Any, Any, Any], exc: Exception) -> 
         headers["WWW-Authenticate"] = "Bearer"
     if status >= 500:
         log.warning("transient failure: %s", exc.message, exc_info=exc.__cause__ is not None)
-    errors = None
+    errors: list[dict[str, object]] | None = None
     if isinstance(exc, core.ValidationFailed) and exc.path:
         errors = [{"path": exc.path, "message": exc.message}]
     elif exc.detail:

@@ -20,7 +20,8 @@ import structlog
 from litestar.config.cors import CORSConfig
 from litestar.constants import DEFAULT_ALLOWED_CORS_HEADERS
 from litestar.datastructures import Headers
-from litestar.types import Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPScope, Message, Receive, Scope, Send
 
 from restosync_adapters.logging import bind_context, clear_context
 from restosync_http.errors import PROBLEM_JSON, problem
@@ -67,7 +68,7 @@ def client_address(scope: Scope) -> str | None:
     return client[0] if client else None
 
 
-def preflight_refusal(cors: CORSConfig | None, scope: Scope) -> str | None:
+def preflight_refusal(cors: CORSConfig | None, scope: HTTPScope) -> str | None:
     """Why a CORS preflight is refused (Litestar's own rules), or None when it is not one or is allowed."""
     if cors is None or scope["method"] != "OPTIONS":
         return None
@@ -102,7 +103,7 @@ def nul_in_url(scope: Scope) -> str | None:
     return None
 
 
-def _refusal(scope: Scope, cors: CORSConfig | None) -> tuple[str, str, list[dict[str, Any]]] | None:
+def _refusal(scope: HTTPScope, cors: CORSConfig | None) -> tuple[str, str, list[dict[str, Any]]] | None:
     """(code, detail, errors) of a request refused before routing, or None."""
     if reason := preflight_refusal(cors, scope):
         return "cors_refused", reason, []
@@ -120,19 +121,21 @@ async def _send_problem(
     body = msgspec.json.encode(
         problem(400, detail, instance=scope["path"], request_id=request_id, code=code, errors=errors or None)
     )
-    await send({
+    start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": 400,
         "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
-    })
-    await send({"type": "http.response.body", "body": body})
+    }
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(start)
+    await send(end)
 
 
 async def with_request_context(
     scope: Scope, receive: Receive, send: Send, app: Any, cors: CORSConfig | None = None
 ) -> None:
     """Call ``app`` with a request id bound to the logs and the headers added to the answer."""
-    if scope["type"] != "http":
+    if scope["type"] != ScopeType.HTTP:
         await app(scope, receive, send)
         return
     request_id = request_id_of(scope)

@@ -41,7 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
 from restosync_core.errors import RateLimited
 from restosync_core.ports.rate_limit import RateCharge
@@ -107,7 +108,7 @@ def rate_limits(*limits: RateLimit) -> dict[str, Any]:
     return {OPT_LIMITS: tuple(limits)}
 
 
-def _applicable(scope: Scope) -> list[RateLimit]:
+def _applicable(scope: HTTPScope) -> list[RateLimit]:
     handler = scope.get("route_handler")
     opt: dict[str, Any] = getattr(handler, "opt", None) or {}
     limits = list(opt.get(OPT_LIMITS, ()))
@@ -122,11 +123,11 @@ class RateLimitMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             await self._check(scope)
         await self.app(scope, receive, send)
 
-    async def _check(self, scope: Scope) -> None:
+    async def _check(self, scope: HTTPScope) -> None:
         services = scope["litestar_app"].state.services
         settings = services.settings
         if not settings.rate_limits_enabled:

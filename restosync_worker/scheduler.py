@@ -39,7 +39,7 @@ RECONNECT_CAP_SECONDS = 5.0
 """While Redis is down, try again at most this long apart (0.5 s, 1 s, 2 s ... 5 s)."""
 
 
-class PrefixedScheduler(Scheduler):
+class PrefixedScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no type information
     """rq-scheduler with every key under ``REDIS_PREFIX`` and JSON-serialised jobs."""
 
     def __init__(self, prefix: str, connection: Redis, **kwargs: Any) -> None:

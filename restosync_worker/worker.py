@@ -41,7 +41,7 @@ class OutageAwareWorker(BaseWorker):
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         STOP.set()
-        super().request_stop(signum, frame)
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]  # rq leaves it unannotated
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """RQ's heartbeat; when Redis is gone, leave RQ's work loop (``processes.serve`` starts another).

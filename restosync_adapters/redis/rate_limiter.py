@@ -59,7 +59,7 @@ class RedisRateLimiter:
     async def hit(self, charges: Sequence[RateCharge]) -> RateDecision:
         if not charges:
             return RateDecision(allowed=True)
-        args: list[object] = [uuid.uuid4().hex]
+        args: list[str | float] = [uuid.uuid4().hex]
         for charge in charges:
             args.extend([charge.limit, charge.window_seconds * 1000])
         try:

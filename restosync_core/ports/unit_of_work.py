@@ -23,15 +23,26 @@ from restosync_core.ports.orders import DeadLetterRepository, OrderRepository, S
 
 
 class UnitOfWork(Protocol):
-    agents: AgentRepository
-    items: ItemRepository
-    stock: StockRepository
-    warehouses: WarehouseRepository
-    mappings: MappingRepository
-    orders: OrderRepository
-    sync_jobs: SyncJobRepository
-    dead_letters: DeadLetterRepository
-    audit_log: AuditLog
+    """The repositories are read-only to a use case (an adapter may hold subtypes of them)."""
+
+    @property
+    def agents(self) -> AgentRepository: ...
+    @property
+    def items(self) -> ItemRepository: ...
+    @property
+    def stock(self) -> StockRepository: ...
+    @property
+    def warehouses(self) -> WarehouseRepository: ...
+    @property
+    def mappings(self) -> MappingRepository: ...
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def sync_jobs(self) -> SyncJobRepository: ...
+    @property
+    def dead_letters(self) -> DeadLetterRepository: ...
+    @property
+    def audit_log(self) -> AuditLog: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -40,4 +40,4 @@ class CallbackController(Controller):
             error=data.error,
         )
         result, job = await services_of(request).handle_order_callback(authenticated_vendor(request), callback)
-        return CallbackResponse(result=result.value, job=SyncJobResponse.of(job))  # type: ignore[arg-type]
+        return CallbackResponse(result=result.value, job=SyncJobResponse.of(job))

@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Controller, Request, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
@@ -84,7 +85,7 @@ def _max_rows(batch: bool) -> int:
     return BATCH_MAX_ROWS if batch else INCREMENTAL_MAX_ROWS
 
 
-def _route(path: str, operation_id: str, summary: str, push: type, *, batch: bool) -> Any:
+def _route(path: str, operation_id: str, summary: str, push: type, *, batch: bool) -> HTTPRouteHandler:
     rows, size = (BATCH_MAX_ROWS, BATCH_MAX_BYTES) if batch else (INCREMENTAL_MAX_ROWS, INCREMENTAL_MAX_BYTES)
     kind = "Batch (full reconciliation push)" if batch else "Incremental push"
     return post(
@@ -93,7 +94,7 @@ def _route(path: str, operation_id: str, summary: str, push: type, *, batch: boo
         summary=summary,
         description=(
             f"{kind}: at most {rows} rows and {size // MB} MB. One result per row, in input order: "
-            "processed, or skipped/failed with a reason (agent-api.md). The request's writes commit "
+            "processed, or skipped/failed with a reason (docs/agent-protocol.md). The request's writes commit "
             "together or not at all; retrying it is safe."
         ),
         status_code=200,

@@ -20,7 +20,6 @@ from litestar.plugins import SerializationPluginProtocol
 from restosync_core.errors import ValidationFailed
 
 if TYPE_CHECKING:
-    from litestar._openapi.schema_generation import SchemaCreator
     from litestar.dto.data_structures import DTOFieldDefinition
     from litestar.openapi.spec import Reference, Schema
     from litestar.typing import FieldDefinition
@@ -150,8 +149,10 @@ class RawJsonDTO(AbstractDTO[T], Generic[T]):
 
     @classmethod
     def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str,
-                              schema_creator: SchemaCreator) -> Reference | Schema:
-        return schema_creator.for_field_definition(field_definition)
+                              schema_creator: Any) -> Reference | Schema:
+        # Any: Litestar passes its SchemaCreator, which it exports only from a private module.
+        schema: Reference | Schema = schema_creator.for_field_definition(field_definition)
+        return schema
 
     @classmethod
     def generate_field_definitions(cls, model_type: type[Any]) -> Generator[DTOFieldDefinition, None, None]:

@@ -232,7 +232,7 @@ class BreakerStatusResponse(Dto):
             key=str(status.key),
             vendor_id=status.key.vendor_id,
             api_type=status.key.api_type,
-            state=status.state.value,  # type: ignore[arg-type]
+            state=status.state.value,
             successes=status.successes,
             failures=status.failures,
             opened_at=status.opened_at,
