@@ -299,9 +299,9 @@ class RedisCircuitBreaker:
                         before = decode(await pipe.get(name), await pipe.hgetall(window))
                         after = change(before)
                         if after == before and not force_write:
-                            await pipe.unwatch()
+                            await pipe.unwatch()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                             break
-                        pipe.multi()
+                        pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                         pipe.set(name, encode(after), ex=RECORD_TTL_SECONDS)
                         if after.state is not before.state or force_write:
                             pipe.delete(window)  # every change of state starts an empty window
