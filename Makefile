@@ -38,8 +38,17 @@ run: $(STAMP)
 	$(BIN)/restosync run
 
 # Every test, against the real PostgreSQL and Redis (each run in databases and key spaces of its own).
+# Fails when line coverage drops below COVERAGE_FLOOR % overall or CORE_COVERAGE_FLOOR % for the core
+# (set both to 0 when PYTEST_ARGS picks a few tests).
+COVERAGE_FLOOR      ?= 94
+CORE_COVERAGE_FLOOR ?= 95
 test: $(STAMP)
-	$(BIN)/python -m pytest --cov=restosync_core --cov=restosync_adapters --cov=restosync_http --cov=restosync_worker --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov=restosync_core --cov=restosync_adapters --cov=restosync_http \
+	  --cov=restosync_worker --cov=restosync_cli --cov-report=term:skip-covered \
+	  --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
+	@core=$$($(BIN)/coverage report --include='restosync_core/*' --format=total) && \
+	  echo "core line coverage: $$core % (floor $(CORE_COVERAGE_FLOOR) %)" && \
+	  [ "$$core" -ge "$(CORE_COVERAGE_FLOOR)" ] || { echo "core line coverage is below $(CORE_COVERAGE_FLOOR) %" >&2; exit 1; }
 
 # Unit tests only: no PostgreSQL, no Redis.
 test-fast: $(STAMP)
