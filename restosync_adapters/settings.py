@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -192,6 +193,15 @@ class Settings:
     @property
     def uses_dev_secrets(self) -> bool:
         return self.agent_secret == DEV_AGENT_SECRET or self.api_secret == DEV_API_SECRET
+
+    @classmethod
+    def load_or_exit(cls) -> Settings:
+        """Every entry point starts here: the environment's settings, or every problem on stderr and exit 2."""
+        try:
+            return cls.from_env()
+        except SettingsError as exc:
+            print(exc, file=sys.stderr)
+            raise SystemExit(2) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -21,7 +21,7 @@ from types import FrameType
 
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.postgres.migrate import MigrationError, ensure_database, migrate
-from restosync_adapters.settings import Settings, SettingsError
+from restosync_adapters.settings import Settings
 from restosync_http import __main__ as api_shell
 from restosync_worker import __main__ as worker_shell
 from restosync_worker import scheduler as scheduler_shell
@@ -48,16 +48,10 @@ RESTART_CAP_SECONDS = 30.0
 HEALTHY_AFTER_SECONDS = 60.0
 
 
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def cmd_migrate() -> int:
-    settings = _settings()
+    settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
     try:
         if ensure_database(settings.database_url):

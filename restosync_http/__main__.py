@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import sys
 
 import uvicorn
 from litestar import Litestar
 
 from restosync_adapters.bootstrap import bootstrap
 from restosync_adapters.logging import configure_logging
-from restosync_adapters.settings import Settings, SettingsError
+from restosync_adapters.settings import Settings
 from restosync_http.app import create_app
 
 log = logging.getLogger("restosync.api")
@@ -30,11 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--graceful-seconds", type=float, default=30.0,
                         help="how long in-flight requests may take to finish on shutdown (default 30)")
     args = parser.parse_args(argv)
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
     if settings.uses_dev_secrets:
         log.warning("using the development AGENT_SECRET/API_SECRET; set real ones (refused when ENV=production)")

@@ -11,6 +11,6 @@ from restosync_http.app import create_app
 
 
 def app_factory() -> Litestar:
-    settings = Settings.from_env()
+    settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
     return create_app(bootstrap(settings))

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
-import sys
 
 from restosync_adapters.bootstrap import LOGICAL_QUEUES, rq_queue_name
 from restosync_adapters.logging import configure_logging
-from restosync_adapters.settings import Settings, SettingsError
+from restosync_adapters.settings import Settings
 from restosync_worker.processes import WorkerProcesses, serve
 from restosync_worker.worker import ForkingRestosyncWorker, RestosyncWorker
 
@@ -33,11 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         help="RQ's forking worker instead (a process per job; for comparison only: see docs/orders.md)",
     )
     args = parser.parse_args(argv)
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
     queues = [rq_queue_name(settings.redis_prefix, logical) for logical in LOGICAL_QUEUES]
     target = functools.partial(

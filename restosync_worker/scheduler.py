@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import logging
 import signal
-import sys
 import threading
 import time
 from typing import Any
@@ -26,7 +25,7 @@ from rq_scheduler import Scheduler
 
 from restosync_adapters.bootstrap import JsonJob, bootstrap, rq_queue_name
 from restosync_adapters.logging import Outage, configure_logging
-from restosync_adapters.settings import Settings, SettingsError
+from restosync_adapters.settings import Settings
 from restosync_worker.cron import CRON_ENTRIES
 from restosync_worker.reconnect import Backoff
 from restosync_worker.worker import JsonQueue
@@ -141,11 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="restosync scheduler", description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=POLL_SECONDS, help="seconds between polls")
     args = parser.parse_args(argv)
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
     stop = threading.Event()
 

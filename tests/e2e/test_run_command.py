@@ -121,9 +121,9 @@ def test_run_restarts_a_child_that_dies_and_keeps_the_others(settings: Settings,
             now = descendants(system.proc.pid, depth=1)
             return any("restosync_worker.scheduler" in cmd for pid, cmd in now.items() if pid != scheduler)
 
-        wait_until(restarted, 15, "run to start the scheduler again")
+        wait_until(restarted, 30, "run to start the scheduler again")
         assert set(children) - {scheduler} <= set(descendants(system.proc.pid, depth=1)), "the others kept running"
-        assert system.http.get("/health").status_code == 200
+        wait_until(lambda: system.http.get("/health").status_code == 200, 30, "/health = 200")
         assert "scheduler exited with code -9; restarting it in 1 s" in system.output()
         assert system.stop(timeout=30) == 0
     finally:
