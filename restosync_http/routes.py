@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from restosync_http.controllers.agents import AdminAgentsController, AgentAdminController, AgentController
+from restosync_http.controllers.agents import AdminAgentsController, AgentController
 from restosync_http.controllers.callback import CallbackController
 from restosync_http.controllers.circuit_breaker import CircuitBreakerController
 from restosync_http.controllers.dlq import DeadLetterController
@@ -16,7 +16,7 @@ from restosync_http.controllers.sync_jobs import SyncJobsController
 
 ROUTES: list[ControllerRouterHandler] = [
     HealthController,
-    AgentController, AgentAdminController, AdminAgentsController,
+    AgentController, AdminAgentsController,
     IngestController,
     MappingsController,
     OrdersController, CallbackController, SyncJobsController, DeadLetterController, CircuitBreakerController,

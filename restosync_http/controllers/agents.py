@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.types import OperationIDCreator
 
-from restosync_core.model.pagination import PageRequest
 from restosync_core.use_cases.register_agent import Registration
 from restosync_core.use_cases.update_agent import AgentChanges
 from restosync_http.dto.agents import (
@@ -95,14 +95,24 @@ class AgentController(Controller):
         return HeartbeatResponse(vendor_id=ack.vendor_id, status=ack.status.value, received_at=ack.received_at)
 
 
-async def _list(request: AnyRequest, paging: PageRequest) -> Paginated[AgentResponse]:
-    return paginated(await services_of(request).list_agents(paging), AgentResponse.of)
+def _operation_id(name: str) -> OperationIDCreator:
+    """``name`` under ``/api/agents``, ``admin`` + ``Name`` under ``/api/admin/agents`` (ids stay unique)."""
+
+    def create(_handler: object, _method: object, components: list[Any]) -> str:
+        return f"admin{name[0].upper()}{name[1:]}" if "admin" in components else name
+
+    return create
 
 
-class AgentAdminController(Controller):
-    """The spec's admin rows under ``/api/agents`` (REQ-3)."""
+ADMIN_PATHS = ["/agents", "/admin/agents"]
+"""The spec names the admin rows twice: under /api/agents (REQ-3) and /api/admin/agents (REQ-15)."""
+ONE_AGENT = [f"{path}/{{vendor_id:str}}" for path in ADMIN_PATHS]
 
-    path = "/api/agents"
+
+class AdminAgentsController(Controller):
+    """Admins' agent rows, served on both of the spec's path sets; updating is a REQ-15 row only."""
+
+    path = "/api"
     tags = ["agents", "admin"]
     guards = [api_key_guard]
     opt = rate_limits(ADMIN)
@@ -110,64 +120,25 @@ class AgentAdminController(Controller):
     dependencies = PAGINATION
 
     @get(
-        "/",
-        operation_id="listAgents",
+        ADMIN_PATHS,
+        operation_id=_operation_id("listAgents"),
         summary="List agents with their health",
         description="Paginated, ordered by vendor id; each status is computed as of now.",
     )
     async def list_agents(self, request: AnyRequest, paging: Paging) -> Paginated[AgentResponse]:
-        return await _list(request, paging)
+        return paginated(await services_of(request).list_agents(paging), AgentResponse.of)
 
     @get(
-        "/{vendor_id:str}",
-        operation_id="getAgent",
+        ONE_AGENT,
+        operation_id=_operation_id("getAgent"),
         summary="Get one agent",
         description="The agent of that vendor with its status as of now; 404 if none is registered.",
     )
     async def get_agent(self, request: AnyRequest, vendor_id: VendorPath) -> AgentResponse:
         return AgentResponse.of(await services_of(request).get_agent(vendor_id))
 
-    @delete(
-        "/{vendor_id:str}",
-        operation_id="deregisterAgent",
-        summary="Deregister an agent",
-        description="Removes the vendor's agent; its token stops working at once. 404 if none.",
-        status_code=HTTP_204_NO_CONTENT,
-    )
-    async def deregister(self, request: AnyRequest, vendor_id: VendorPath) -> None:
-        await services_of(request).deregister_agent(vendor_id, context=request_context(request))
-
-
-class AdminAgentsController(Controller):
-    """The admin dashboard's agent rows (REQ-15)."""
-
-    path = "/api/admin/agents"
-    tags = ["admin"]
-    guards = [api_key_guard]
-    opt = rate_limits(ADMIN)
-    security = [{"ApiKey": []}]
-    dependencies = PAGINATION
-
-    @get(
-        "/",
-        operation_id="adminListAgents",
-        summary="List agents with their health",
-        description="Paginated, ordered by vendor id; each status is computed as of now.",
-    )
-    async def list_agents(self, request: AnyRequest, paging: Paging) -> Paginated[AgentResponse]:
-        return await _list(request, paging)
-
-    @get(
-        "/{vendor_id:str}",
-        operation_id="adminGetAgent",
-        summary="Agent details",
-        description="The agent of that vendor with its status as of now; 404 if none is registered.",
-    )
-    async def get_agent(self, request: AnyRequest, vendor_id: VendorPath) -> AgentResponse:
-        return AgentResponse.of(await services_of(request).get_agent(vendor_id))
-
     @put(
-        "/{vendor_id:str}",
+        "/admin/agents/{vendor_id:str}",
         operation_id="adminUpdateAgent",
         summary="Update an agent's URL and/or settings",
         description="Send `agentUrl`, `settings` (replaces the stored object) or both. 404 if none.",
@@ -181,8 +152,8 @@ class AdminAgentsController(Controller):
         return AgentResponse.of(agent)
 
     @delete(
-        "/{vendor_id:str}",
-        operation_id="adminDeregisterAgent",
+        ONE_AGENT,
+        operation_id=_operation_id("deregisterAgent"),
         summary="Deregister an agent",
         description="Removes the vendor's agent; its token stops working at once. 404 if none.",
         status_code=HTTP_204_NO_CONTENT,
