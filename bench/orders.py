@@ -48,7 +48,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "60"))
 BURST = int(os.environ.get("BENCH_BURST", "400"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
-NOOP = "restosync_worker.jobs.noop"
+NOOP = "bench.jobs.noop"
 WARMUP = 3 * WORKERS
 
 
@@ -154,7 +154,8 @@ class Bench:
             )
 
     def start_workers(self, *, fork: bool = False) -> None:
-        args = [sys.executable, "-m", "restosync_worker", "--concurrency", str(WORKERS), *(["--fork"] if fork else [])]
+        shell = "bench.forking_worker" if fork else "restosync_worker"
+        args = [sys.executable, "-m", shell, "--concurrency", str(WORKERS)]
         self.worker = subprocess.Popen(
             args, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,

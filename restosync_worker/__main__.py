@@ -14,29 +14,28 @@ import argparse
 import functools
 import logging
 
+from rq.worker import BaseWorker
+
 from restosync_adapters.bootstrap import LOGICAL_QUEUES, rq_queue_name
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.settings import Settings
 from restosync_worker.processes import WorkerProcesses, serve
-from restosync_worker.worker import ForkingRestosyncWorker, RestosyncWorker
+from restosync_worker.worker import RestosyncWorker
 
 log = logging.getLogger("restosync_worker")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, worker_class: type[BaseWorker] = RestosyncWorker) -> int:
+    """``worker_class``: the RQ worker each process runs (the benchmarks pass RQ's forking one)."""
     parser = argparse.ArgumentParser(prog="restosync worker", description=__doc__.splitlines()[0])
     parser.add_argument("--burst", action="store_true", help="stop once the queues are empty (tests)")
     parser.add_argument("--concurrency", type=int, default=None, help="worker processes (WORKER_CONCURRENCY)")
-    parser.add_argument(
-        "--fork", action="store_true",
-        help="RQ's forking worker instead (a process per job; for comparison only: see docs/orders.md)",
-    )
     args = parser.parse_args(argv)
     settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
     queues = [rq_queue_name(settings.redis_prefix, logical) for logical in LOGICAL_QUEUES]
     target = functools.partial(
-        serve, settings, queues, ForkingRestosyncWorker if args.fork else RestosyncWorker,
+        serve, settings, queues, worker_class,
         burst=args.burst, logging_level=settings.log_level.upper(),
     )
     processes = WorkerProcesses(args.concurrency or settings.worker_concurrency, target, restart=not args.burst)

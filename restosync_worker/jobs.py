@@ -39,7 +39,3 @@ def run_cron_task(name: str) -> str:
         return str(runtime.current().run(run_task(name, runtime.current().services)))
     finally:
         clear_context()
-
-
-def noop() -> None:
-    """Does nothing: the bench measures bare RQ overhead with it."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 from redis.client import Pipeline
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
@@ -93,30 +93,3 @@ class RestosyncWorker(OutageAwareWorker, SimpleWorker):
         finally:
             if owned:
                 runtime.stop()
-
-
-class ForkingRestosyncWorker(OutageAwareWorker, Worker):
-    """RQ's default worker (a fork per job), kept only to measure what not forking saves.
-
-    Each job's process starts without this process's runtime and builds its own
-    services: the cost the non-forking worker avoids.
-    """
-
-    queue_class = JsonQueue
-    job_class = JsonJob
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("serializer", JSONSerializer)
-        kwargs.setdefault("job_class", JsonJob)
-        kwargs.setdefault("queue_class", JsonQueue)
-        super().__init__(*args, **kwargs)
-
-    @property
-    def dequeue_timeout(self) -> int:
-        return 3
-
-    def work(self, *args: Any, **kwargs: Any) -> bool:
-        try:
-            return super().work(*args, **kwargs)
-        finally:
-            runtime.stop()
