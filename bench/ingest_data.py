@@ -2,7 +2,7 @@
 
 ``RAW_UPSERT`` is what a plain psycopg script would run to put the same rows
 in the same table: one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
-UPDATE`` with binary array parameters (the fastest plain form, see GOTCHAS),
+UPDATE`` with binary array parameters (the fastest plain form, see docs/performance.md),
 no guard, no ordering, no RETURNING, no reads. "The same rows" means the same
 column values the pipeline stores, resolved codes and content hashes included;
 the script is handed them ready-made (``raw_params``, outside its timing).

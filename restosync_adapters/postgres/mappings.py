@@ -34,7 +34,7 @@ def _q(template: str) -> str:
 
 
 # Joining against unnest() rather than "= ANY(...)" keeps the plan on the unique
-# index even for a vendor the planner has no statistics for yet (see GOTCHAS).
+# index even for a vendor the planner has no statistics for yet (docs/performance.md, "First-time vendors").
 FIND_ACTIVE = """
 SELECT m.mapping_type::text AS mapping_type, m.erp_code, m.resto_code, m.resto_label
 FROM unnest(%(types)s::text[]::mapping_type[], %(codes)s::text[]) AS k(mapping_type, erp_code)

@@ -14,7 +14,7 @@ MappingId = NewType("MappingId", UUID)
 DeadLetterId = NewType("DeadLetterId", UUID)
 
 VENDOR_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-"""What agent-api.md allows as a vendor id: 1-64 characters of [A-Za-z0-9._-]."""
+"""What the agent protocol (docs/agent-protocol.md) allows as a vendor id: 1-64 characters of [A-Za-z0-9._-]."""
 
 
 def is_valid_vendor_id(value: str) -> bool:

@@ -15,7 +15,7 @@ class RowStatus(enum.StrEnum):
 
 
 class RowReason(enum.StrEnum):
-    """Why a row was not written (agent-api.md); a processed row has no reason."""
+    """Why a row was not written (docs/agent-protocol.md); a processed row has no reason."""
 
     UNCHANGED = "unchanged"
     """Same content hash as stored."""

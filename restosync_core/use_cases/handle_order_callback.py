@@ -1,4 +1,4 @@
-"""Handle an agent's callback about an order delivery (agent-api.md, "Orders").
+"""Handle an agent's callback about an order delivery (docs/agent-protocol.md, "The callback").
 
 completed -> the job completed and the order's ERP reference set, in one
 transaction; failed -> that attempt failed (retry or dead letter); the same

@@ -24,7 +24,7 @@ MAX_LINES = 500
 
 
 def order_payload(order: Order, job_id: SyncJobId) -> dict[str, object]:
-    """The body the agent receives on ``/sync/create-order`` (agent-api.md); decimals as strings."""
+    """The body the agent receives on ``/sync/create-order`` (docs/agent-protocol.md); decimals as strings."""
     return {
         "jobId": str(job_id),
         "orderId": str(order.id),

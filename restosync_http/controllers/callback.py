@@ -1,4 +1,4 @@
-"""``POST /api/agents/callback``: an agent reports how an order delivery ended (agent-api.md)."""
+"""``POST /api/agents/callback``: an agent reports how an order delivery ended (docs/agent-protocol.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bodies of the six ``/api/sync`` push endpoints and their per-row answers (agent-api.md).
+"""Bodies of the six ``/api/sync`` push endpoints and their per-row answers (docs/agent-protocol.md).
 
 Decimals travel as JSON strings and are checked by pattern here (so a bad one
 is named by its path, e.g. ``$.items[3].price``) before becoming ``Decimal``;

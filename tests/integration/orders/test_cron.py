@@ -40,15 +40,17 @@ def test_a_cron_task_that_fails_leaves_no_lock_behind_on_the_pooled_connection(w
             assert acquired
             raise RuntimeError("the task failed")
 
-    async def cancelled_while_holding() -> None:
+    async def cancelled_while_holding(holding: asyncio.Event) -> None:
         assert worker.services.pool is not None
         async with try_advisory_lock(worker.services.pool, lock_key("sweep-sync-jobs")) as acquired:
             assert acquired
-            await asyncio.sleep(3600)
+            holding.set()
+            await asyncio.Event().wait()  # until cancelled
 
     async def cancel_it() -> None:
-        task = asyncio.ensure_future(cancelled_while_holding())
-        await asyncio.sleep(0.2)
+        holding = asyncio.Event()
+        task = asyncio.ensure_future(cancelled_while_holding(holding))
+        await asyncio.wait_for(holding.wait(), 10)  # it holds the lock now: cancel it there
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -1,4 +1,4 @@
-"""The callback rules of agent-api.md, against fakes."""
+"""The callback rules of docs/agent-protocol.md, against fakes."""
 
 from __future__ import annotations
 
