@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -37,3 +38,16 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {seconds} s waiting for {what}")
         time.sleep(every)
+
+
+async def wait_until_async(
+    check: Callable[[], Awaitable[T]], seconds: float, what: str, *, every: float = POLL_SECONDS
+) -> T:
+    """``wait_until`` for a check that must run on the test's event loop (it awaits ``check()``)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if result := await check():
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+        await asyncio.sleep(every)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,6 +12,7 @@ from restosync_adapters.bootstrap import bootstrap
 from restosync_http.app import create_app
 from tests.conftest import REDIS_URL, make_settings
 from tests.tcp_proxy import TcpProxy
+from tests.waiting import wait_until
 
 
 def _via(url: str, port: int) -> str:
@@ -23,13 +23,11 @@ def _via(url: str, port: int) -> str:
 
 
 def _poll_status(client: TestClient, want: int, seconds: float = 20.0) -> dict:  # type: ignore[type-arg]
-    deadline = time.monotonic() + seconds
-    while True:
-        response = client.get("/health")
-        if response.status_code == want or time.monotonic() > deadline:
-            assert response.status_code == want, response.text
-            return response.json()
-        time.sleep(0.1)
+    """The body of the first /health answer with status ``want``."""
+    response = wait_until(
+        lambda: (r := client.get("/health")).status_code == want and r, seconds, f"/health = {want}", every=0.1
+    )
+    return response.json()  # type: ignore[no-any-return]
 
 
 @pytest.fixture

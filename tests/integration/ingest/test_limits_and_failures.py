@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from restosync_adapters.settings import Settings
 from restosync_http.app import create_app
 from tests.integration.agent_helpers import agent_token, register_agent
 from tests.integration.ingest.helpers import insert_mappings, item_json, items_of, results
+from tests.waiting import wait_until_async
 
 
 def test_incremental_and_batch_pushes_have_their_own_per_agent_rate_limits(client_with: Callable[..., Any]) -> None:
@@ -82,13 +82,11 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE %
 
 
 async def _wait_for_lock_waiters(conn: psycopg.AsyncConnection[Any], count: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    async def waiting() -> bool:
         row = await (await conn.execute(LOCK_WAITERS, ('%INSERT INTO "items"%',))).fetchone()
-        if row is not None and row[0] >= count:
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail(f"{count} push(es) never waited on the row lock")
+        return row is not None and row[0] >= count
+
+    await wait_until_async(waiting, 10, f"{count} push(es) to wait on the row lock", every=0.01)
 
 
 @pytest.mark.parametrize("path", ["/api/sync/items", "/api/sync/items/batch"])
