@@ -25,6 +25,7 @@ from restosync_adapters.agent_client import HttpxAgentClient
 from restosync_core.errors import AgentRefused, AgentUnavailable
 from restosync_core.model.ids import SyncJobId
 from restosync_core.policies.agent_url import AgentUrlPolicy, parse_networks
+from tests.waiting import wait_until_async
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
 
@@ -101,10 +102,11 @@ async def deliver(c: HttpxAgentClient, url: str, payload: dict[str, object] | No
 
 async def until(condition: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
     """Poll ``condition`` on the loop (the server runs on it too) until it holds."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
+
+    async def holds() -> bool:
+        return condition()
+
+    await wait_until_async(holds, seconds, what, every=0.005)
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:

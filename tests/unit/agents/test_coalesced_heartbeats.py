@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from restosync_core.errors import DependencyUnavailable
@@ -11,6 +9,7 @@ from restosync_core.model.agents import AgentStatus
 from restosync_core.model.audit import RequestContext
 from restosync_core.model.ids import VendorId
 from tests.unit.agents.helpers import TOKEN_A, World, run
+from tests.waiting import wait_until_async
 
 V1, V2 = VendorId("v1"), VendorId("v2")
 
@@ -87,10 +86,11 @@ def test_the_background_flusher_writes_without_being_asked() -> None:
 
     async def scenario() -> None:
         await world.registry.heartbeat(V1)
-        deadline = asyncio.get_running_loop().time() + 5
-        while world.rows["v1"].last_heartbeat_at != world.clock.now():
-            assert asyncio.get_running_loop().time() < deadline, "the flusher never wrote"
-            await asyncio.sleep(0.01)
+
+        async def written() -> bool:
+            return world.rows["v1"].last_heartbeat_at == world.clock.now()
+
+        await wait_until_async(written, 5, "the flusher to write the heartbeat")
         await world.registry.heartbeat.close()
 
     run(scenario())
