@@ -161,11 +161,7 @@ async def test_the_lookup_sees_only_what_was_committed(store: Store) -> None:
     assert await store.lookup.find_active(V1, [(MappingType.UNIT, "KG")]) == {}
 
 
-async def test_the_lookup_does_not_see_a_transaction_still_open(store: Store, request: pytest.FixtureRequest) -> None:
-    if store.name == "fake":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="known gap: FakeUnitOfWork writes in place (no isolation between transactions)"
-        ))
+async def test_the_lookup_does_not_see_a_transaction_still_open(store: Store) -> None:
     async with store.uow() as uow:
         await uow.mappings.create(KG)
         seen = await store.lookup.find_active(V1, [(MappingType.UNIT, "KG")])

@@ -2,7 +2,8 @@
 
 ``FakeDatabase`` holds every table as plain Python data; ``FakeUnitOfWork``
 snapshots it on entry and restores the snapshot when the block raises, so a
-use case tested against fakes commits or rolls back exactly as with PostgreSQL.
+use case tested against fakes commits or rolls back exactly as with PostgreSQL;
+while it is open, readers outside it (``committed_table``) see the snapshot.
 Each area adds its tables to ``FakeDatabase`` and its repositories in
 ``FakeUnitOfWork._bind`` (fakes for one area live in ``tests/fakes/<area>.py``).
 """
@@ -38,9 +39,16 @@ class FakeDatabase:
     """Every table, as dicts and lists. Areas add their fields here."""
 
     tables: dict[str, Any] = field(default_factory=dict)
+    committed: dict[str, Any] | None = None
+    """While a unit of work is open: the tables as last committed (what a reader outside it sees)."""
 
     def table(self, name: str, factory: type = dict) -> Any:
         return self.tables.setdefault(name, factory())
+
+    def committed_table(self, name: str, factory: type = dict) -> Any:
+        """A table as a reader outside any open unit of work sees it (PostgreSQL's read committed)."""
+        tables = self.tables if self.committed is None else self.committed
+        return tables.get(name) or factory()
 
 
 class FakeUnitOfWork:
@@ -53,6 +61,7 @@ class FakeUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._snapshot = copy.deepcopy(self.db.tables)
+        self.db.committed = self._snapshot
         self._bind()
         return self
 
@@ -80,6 +89,8 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self.db.committed is self._snapshot:
+            self.db.committed = None
         if exc_type is not None and self._snapshot is not None:
             self.db.tables.clear()
             self.db.tables.update(self._snapshot)

@@ -109,6 +109,11 @@ class FakeMappingLookup:
         self.queries: list[list[CodeKey]] = []
         self.down = False
 
+    def _committed(self) -> dict[MappingId, Mapping]:
+        """It runs outside any unit of work: it sees what is committed, not an open transaction's writes."""
+        table: dict[MappingId, Mapping] = self.db.committed_table(TABLE)
+        return table
+
     async def find_active(self, vendor_id: VendorId, keys: Sequence[CodeKey]) -> dict[CodeKey, MappingResult]:
         if self.down:
             raise DependencyUnavailable("the database is unavailable")
@@ -116,7 +121,7 @@ class FakeMappingLookup:
         wanted = set(keys)
         return {
             (m.mapping_type, m.erp_code): MappingResult(m.resto_code, m.resto_label)
-            for m in mapping_table(self.db).values()
+            for m in self._committed().values()
             if m.vendor_id == vendor_id and m.is_active and (m.mapping_type, m.erp_code) in wanted
         }
 
