@@ -40,6 +40,9 @@ log = logging.getLogger("restosync_worker")
 RECONNECT_CAP_SECONDS = 5.0
 """While Redis is down, a worker tries again at most this long apart."""
 RESTART_CAP_SECONDS = 30.0
+ASK_AGAIN_AFTER_SECONDS = 10.0
+"""A process still running this long after the stop signal was passed on gets it again: RQ then stops at
+once (a job cut short is safe in PostgreSQL and delivered again once its claim expires)."""
 HEALTHY_AFTER_SECONDS = 60.0
 """A process (or work loop) that ran this long before ending starts again at once; sooner, with backoff."""
 
@@ -139,6 +142,8 @@ class WorkerProcesses:
         self.stopping = threading.Event()
         self._context = multiprocessing.get_context("fork")
         self._pid = os.getpid()
+        self.stop_asked_at = 0.0
+        self.asked_again = False
 
     def _request_stop(self, signum: int, _frame: object) -> None:
         if os.getpid() != self._pid:  # a process just forked, before ``serve`` put its own handlers in
@@ -148,10 +153,23 @@ class WorkerProcesses:
             return
         log.info("stopping %d worker process(es) (signal %s)", len(self.slots), signal.Signals(signum).name)
         self.stopping.set()
+        self.stop_asked_at = time.monotonic()
+        self._signal_alive()
+
+    def _signal_alive(self) -> None:
         for slot in self.slots:
             if slot.process is not None and slot.process.pid is not None and slot.process.is_alive():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(slot.process.pid, signal.SIGTERM)
+
+    def _ask_again_if_slow(self) -> None:
+        """Once: a process that did not stop after ``ASK_AGAIN_AFTER_SECONDS`` gets the signal again."""
+        if self.asked_again or time.monotonic() - self.stop_asked_at < ASK_AGAIN_AFTER_SECONDS:
+            return
+        self.asked_again = True
+        log.warning("worker process(es) still running %.0f s after the stop signal; signalling them again",
+                    ASK_AGAIN_AFTER_SECONDS)
+        self._signal_alive()
 
     def _start(self, slot: _Slot) -> None:
         slot.process = self._context.Process(target=self.target, name=f"restosync worker {slot.number}")
@@ -190,4 +208,6 @@ class WorkerProcesses:
                     alive += 1
             if alive == 0 and (self.stopping.is_set() or not self.restart):
                 return
+            if self.stopping.is_set():
+                self._ask_again_if_slow()
             time.sleep(0.2)
