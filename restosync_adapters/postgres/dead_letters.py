@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection, sql
-from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
-from restosync_adapters.postgres.rows import columns, fetch_all, fetch_one, model_and, model_row, render
+from restosync_adapters.postgres.rows import columns, fetch_all, fetch_one, fetch_page, model_and, model_row, render
 from restosync_core.model.ids import DeadLetterId, SyncJobId, VendorId
 from restosync_core.model.orders import DeadLetter, SyncJob
 from restosync_core.model.pagination import Page, PageRequest
@@ -82,13 +81,7 @@ class PgDeadLetterRepository:
 
     async def list_unresolved(self, page: PageRequest, vendor_id: VendorId | None = None) -> Page[DeadLetter]:
         params = {"vendor": vendor_id, "limit": page.limit, "offset": page.offset}
-        rows = await fetch_all(self.conn, LETTER_AND_TOTAL_ROW, LIST_UNRESOLVED, params)
-        if rows:
-            total: int = rows[0][1]
-        else:
-            counted = await fetch_one(self.conn, tuple_row, COUNT_UNRESOLVED, params)
-            total = counted[0] if counted else 0
-        return Page(items=[letter for letter, _ in rows], page=page.page, limit=page.limit, total=total)
+        return await fetch_page(self.conn, LETTER_AND_TOTAL_ROW, LIST_UNRESOLVED, COUNT_UNRESOLVED, params, page)
 
     async def save(self, letter: DeadLetter) -> None:
         await self.conn.execute(

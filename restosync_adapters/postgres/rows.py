@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 from psycopg import AsyncConnection, sql
 from psycopg.abc import Params
 from psycopg.cursor_async import AsyncCursor
-from psycopg.rows import BaseRowFactory, RowMaker, no_result
+from psycopg.rows import BaseRowFactory, RowMaker, no_result, tuple_row
+
+from restosync_core.model.pagination import Page, PageRequest
 
 T = TypeVar("T")
 
@@ -105,3 +107,24 @@ async def fetch_all(
     async with cursor(conn, row) as cur:
         await cur.execute(query, params)
         return await cur.fetchall()
+
+
+async def fetch_page(
+    conn: AsyncConnection[Any],
+    row: BaseRowFactory[tuple[T, Any]],
+    list_query: str,
+    count_query: str,
+    params: dict[str, Any],
+    page: PageRequest,
+) -> Page[T]:
+    """One page of a list whose rows carry the window total (``count(*) OVER ()``) after the model.
+
+    A page past the end has no row to carry the total: only then is it counted apart.
+    """
+    rows = await fetch_all(conn, row, list_query, params)
+    if rows:
+        total: int = rows[0][1]
+    else:
+        counted = await fetch_one(conn, tuple_row, count_query, params)
+        total = counted[0] if counted else 0
+    return Page(items=[model for model, _ in rows], page=page.page, limit=page.limit, total=total)

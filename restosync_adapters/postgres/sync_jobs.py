@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from restosync_adapters.postgres.errors import map_db_errors
-from restosync_adapters.postgres.rows import columns, fetch_all, fetch_one, model_and, model_row, render
+from restosync_adapters.postgres.rows import columns, fetch_all, fetch_one, fetch_page, model_and, model_row, render
 from restosync_core.model.delivery import SyncJobFilter
 from restosync_core.model.ids import OrderId, SyncJobId
 from restosync_core.model.orders import SyncJob, SyncJobStatus
@@ -121,13 +121,7 @@ class PgSyncJobRepository:
             "limit": page.limit,
             "offset": page.offset,
         }
-        rows = await fetch_all(self.conn, JOB_AND_TOTAL_ROW, LIST_JOBS, params)
-        if rows:
-            total: int = rows[0][1]
-        else:
-            counted = await fetch_one(self.conn, tuple_row, COUNT_JOBS, params)
-            total = counted[0] if counted else 0
-        return Page(items=[job for job, _ in rows], page=page.page, limit=page.limit, total=total)
+        return await fetch_page(self.conn, JOB_AND_TOTAL_ROW, LIST_JOBS, COUNT_JOBS, params, page)
 
     async def id_for_order(self, order_id: OrderId) -> SyncJobId | None:
         row = await fetch_one(self.conn, tuple_row, SELECT_JOB_ID_FOR_ORDER, (order_id,))

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
+
+import pytest
 
 from tests import waiting
+from tests.fake_agent import FakeAgent
+
+if TYPE_CHECKING:
+    from tests.e2e.system import RedisServer
 
 T = TypeVar("T")
 
@@ -20,3 +26,21 @@ def free_port() -> int:
 def wait_until(check: Callable[[], T], seconds: float, what: str) -> T:
     """``tests.waiting.wait_until`` where a check may fail while a process starts or restarts."""
     return waiting.wait_until(check, seconds, what, ignoring=(Exception,), every=0.1)
+
+
+@pytest.fixture
+def agent() -> Iterator[FakeAgent]:
+    """A fake agent over real HTTP on a free local port."""
+    fake = FakeAgent().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of the test's own on a free port, which the test may stop and start."""
+    from tests.e2e.system import RedisServer  # system.py builds on the helpers above
+
+    server = RedisServer().start()
+    yield server
+    server.stop()

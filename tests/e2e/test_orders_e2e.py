@@ -128,13 +128,6 @@ def api(settings: Settings) -> Iterator[Api]:
     server.close()
 
 
-@pytest.fixture
-def agent() -> Iterator[FakeAgent]:
-    fake = FakeAgent().start()
-    yield fake
-    fake.stop()
-
-
 def test_an_order_placed_over_http_is_delivered_by_the_worker_process_and_completed_by_callback(
     api: Api, agent: FakeAgent, settings: Settings
 ) -> None:

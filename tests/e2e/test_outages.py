@@ -9,10 +9,7 @@ Idempotency-Key, without anyone doing anything.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from urllib.parse import urlsplit
-
-import pytest
 
 from restosync_adapters.settings import Settings
 from tests.e2e.conftest import wait_until
@@ -24,20 +21,6 @@ OUTAGE_SECONDS = 20
 DELIVERED_WITHIN_SECONDS = 60
 """After the outage: a worker wakes what Redis lost once it reconnects, and the sweeper runs
 every 10 s here (polled every 10 s); the rest is margin for a loaded machine."""
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def agent() -> Iterator[FakeAgent]:
-    fake = FakeAgent().start()
-    yield fake
-    fake.stop()
 
 
 def _hold_outage() -> None:

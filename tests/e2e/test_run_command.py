@@ -7,11 +7,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from restosync_adapters.settings import Settings
 from tests.e2e.conftest import free_port, wait_until
@@ -66,20 +64,6 @@ def test_run_serves_health_then_ctrl_c_stops_every_process(settings: Settings) -
     output = proc.stdout.read() if proc.stdout else ""
     for name in ("api", "worker", "scheduler"):
         assert f'"{name} stopped' in output or f"{name} stopped" in output, output[-3000:]
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def agent() -> Iterator[FakeAgent]:
-    fake = FakeAgent().start()
-    yield fake
-    fake.stop()
 
 
 STOP_WITHIN_SECONDS = 10
