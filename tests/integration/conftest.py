@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 from restosync_adapters.bootstrap import Services, bootstrap
 from restosync_adapters.settings import Settings
 from restosync_http.app import create_app
+from tests.conftest import make_settings
 
 
 @pytest.fixture
@@ -20,4 +21,17 @@ def services(settings: Settings) -> Services:
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:  # type: ignore[type-arg]
     with TestClient(create_app(services)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def quiet_settings(clean_db: str, redis_ns: str) -> Settings:
+    """This test's database and Redis prefix, with rate limits off (tests that send many requests)."""
+    return make_settings(clean_db, redis_ns, RATE_LIMITS_ENABLED="false")
+
+
+@pytest.fixture
+def api(quiet_settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """The real app on ``quiet_settings`` (tests/integration/orders has its own, on faster retries)."""
+    with TestClient(create_app(bootstrap(quiet_settings))) as test_client:
         yield test_client

@@ -4,35 +4,20 @@ and nothing is written."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 from litestar.testing import TestClient
 
-from restosync_adapters.bootstrap import bootstrap
 from restosync_adapters.settings import Settings
 from restosync_core.model.pagination import MAX_LIMIT, MAX_PAGE
-from restosync_http.app import create_app
 from restosync_http.dto.agents import MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
 from restosync_http.dto.base import MAX_JSON_DEPTH
-from tests.conftest import make_settings
 from tests.integration.agent_helpers import admin_headers, register_agent
 
 Client = TestClient  # type: ignore[type-arg]
 TABLES = ("orders", "order_lines", "sync_jobs", "erp_code_mappings", "agent_registry", "audit_log")
-
-
-@pytest.fixture
-def quiet_settings(clean_db: str, redis_ns: str) -> Settings:
-    return make_settings(clean_db, redis_ns, RATE_LIMITS_ENABLED="false")
-
-
-@pytest.fixture
-def api(quiet_settings: Settings) -> Iterator[Client]:
-    with TestClient(create_app(bootstrap(quiet_settings))) as client:
-        yield client
 
 
 def _snapshot(settings: Settings) -> dict[str, str]:

@@ -5,31 +5,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
-from restosync_adapters.bootstrap import bootstrap
-from restosync_adapters.settings import Settings
-from restosync_http.app import create_app
-from tests.conftest import make_settings
 from tests.integration.agent_helpers import admin_headers, register_agent
 
 Client = TestClient  # type: ignore[type-arg]
 KEBAB_TYPE = re.compile(r"^https://restosync\.dev/problems/[a-z]+(-[a-z]+)*$")
-
-
-@pytest.fixture
-def quiet_settings(clean_db: str, redis_ns: str) -> Settings:
-    return make_settings(clean_db, redis_ns, RATE_LIMITS_ENABLED="false")
-
-
-@pytest.fixture
-def api(quiet_settings: Settings) -> Iterator[Client]:
-    with TestClient(create_app(bootstrap(quiet_settings))) as client:
-        yield client
 
 
 def _type(response: Any, status: int) -> str:

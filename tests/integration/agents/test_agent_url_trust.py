@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -34,13 +33,6 @@ BAD_URLS = [
     ("http://2852039166/", "not a valid IP address"),
 ]
 GOOD_URLS = ["http://127.0.0.1:9/agent", "https://agent.example.com/erp", "http://[::1]:8080/", "http://localhost:9"]
-
-
-@pytest.fixture
-def api(clean_db: str, redis_ns: str) -> Iterator[Client]:
-    settings = make_settings(clean_db, redis_ns, RATE_LIMITS_ENABLED="false")
-    with TestClient(create_app(bootstrap(settings))) as client:
-        yield client
 
 
 def _register(client: Client, vendor: str, url: str) -> Any:
