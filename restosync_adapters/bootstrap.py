@@ -272,8 +272,8 @@ def bootstrap(
     sync_redis: SyncRedis = part("sync_redis", lambda: make_sync_redis(settings.redis_url))
     clock: Clock = part("clock", SystemClock)
 
-    def pg_uow() -> UnitOfWork:
-        return PgUnitOfWork(pool)
+    def pg_uow(*, autocommit: bool = False) -> UnitOfWork:
+        return PgUnitOfWork(pool, autocommit=autocommit)
 
     uow: UnitOfWorkFactory = part("uow", lambda: pg_uow)
     probes: list[HealthProbe] = part(

@@ -1,4 +1,4 @@
-"""PgUnitOfWork: one pooled connection, one transaction, the repositories bound to it."""
+"""PgUnitOfWork: one pooled connection, one transaction (or none: autocommit), the repositories bound to it."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ class PgUnitOfWork:
     connection; each area adds its own in ``_bind``.
     """
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, *, autocommit: bool = False) -> None:
         self._pool = pool
+        self._autocommit = autocommit
         self._conn_cm: Any = None
         self._tx_cm: Any = None
         self.conn: AsyncConnection[Any]
@@ -35,6 +36,9 @@ class PgUnitOfWork:
         with map_db_errors():
             self._conn_cm = self._pool.connection()
             self.conn = await self._conn_cm.__aenter__()
+        if self._autocommit:  # the pool's connections are in autocommit mode
+            self._bind(self.conn)
+            return self
         try:
             self._tx_cm = self.conn.transaction()
             await self._tx_cm.__aenter__()
@@ -67,7 +71,8 @@ class PgUnitOfWork:
     ) -> None:
         with map_db_errors():  # the commit or rollback
             try:
-                await self._tx_cm.__aexit__(exc_type, exc, tb)
+                if self._tx_cm is not None:
+                    await self._tx_cm.__aexit__(exc_type, exc, tb)
             finally:
                 await self._conn_cm.__aexit__(exc_type, exc, tb)
         translated = ours(exc) if exc is not None else None  # the block's own database error

@@ -125,14 +125,28 @@ class IngestPlan(Generic[K, W]):
         if batch:
             yield batch
 
+    def _hash(self, i: int) -> str:
+        content_hash = self.hashes[i]
+        assert content_hash is not None  # every row handed out for writing was hashed
+        return content_hash
+
     def candidates(self) -> int:
         """How many rows may still be written (an upper bound on the writes ``chunks`` yields)."""
         return len(self.order)
 
-    def to_recheck(self, written: set[K], *, unread: bool) -> list[K]:
-        """Keys to read again after writing: the rows the database refused and, when the rows were
-        decided without reading what is stored (``unread``), the rows that failed."""
-        keys = [self.keys[i] for i in self.write_indices if self.keys[i] not in written]
+    def to_recheck(
+        self, written: set[K], *, unread: bool, seen: Mapping[K, StoredVersion] | None = None
+    ) -> list[K]:
+        """Keys to read again after writing: the rows the database did not write that ``seen`` (the
+        versions the writing statement compared them with, if it answered them) does not explain, and,
+        when the rows were decided without reading what is stored (``unread``), the rows that failed."""
+        seen = seen or {}
+        keys = [
+            self.keys[i]
+            for i in self.write_indices
+            if self.keys[i] not in written
+            and compare_with_stored(self._hash(i), self.updated_at[i], seen.get(self.keys[i])) is None
+        ]
         if unread:
             keys.extend(self.keys[i] for i in self.failed_indices)
         return keys
@@ -140,7 +154,8 @@ class IngestPlan(Generic[K, W]):
     def settle(
         self, written: set[K], stored_again: Mapping[K, StoredVersion], *, unread: bool = False
     ) -> list[RowReason | None]:
-        """The final reasons, given what is stored now for the keys of ``to_recheck``.
+        """The final reasons, given what is stored for the rows not written (``to_recheck``'s keys
+        read again, or the version the writing statement compared a row with).
 
         A refused row is unchanged or stale. When the rows were decided without
         reading what is stored, a failed row that turns out unchanged or stale is
@@ -149,14 +164,10 @@ class IngestPlan(Generic[K, W]):
         for i in self.write_indices:
             key = self.keys[i]
             if key not in written:
-                content_hash = self.hashes[i]
-                assert content_hash is not None
-                self.reasons[i] = classify_refused(content_hash, self.updated_at[i], stored_again.get(key))
+                self.reasons[i] = classify_refused(self._hash(i), self.updated_at[i], stored_again.get(key))
         if unread:
             for i in self.failed_indices:
-                content_hash = self.hashes[i]
-                assert content_hash is not None
-                stored = compare_with_stored(content_hash, self.updated_at[i], stored_again.get(self.keys[i]))
+                stored = compare_with_stored(self._hash(i), self.updated_at[i], stored_again.get(self.keys[i]))
                 self.reasons[i] = stored or self.reasons[i]
         return self.reasons
 

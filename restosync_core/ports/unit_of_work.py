@@ -55,4 +55,11 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, autocommit: bool = False) -> UnitOfWork:
+        """A unit of work; ``autocommit=True``: no transaction, every statement commits on its own.
+
+        For a use case whose writes are ONE statement (atomic by itself): it
+        saves the ``BEGIN`` and ``COMMIT`` round trips, and its reads lock
+        nothing. Leaving the block with an exception undoes nothing.
+        """
+        ...

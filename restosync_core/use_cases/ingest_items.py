@@ -15,7 +15,7 @@ from restosync_core.ports.catalog import ItemCodes, ItemWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.mappings import CodeKey, MappingResolver
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ingest_keyed
+from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ingest_keyed, writes_in_one_statement
 
 CodeCombo = tuple[str, str, str | None, str | None]
 
@@ -63,10 +63,14 @@ class IngestItems:
                 return item_codes
             return ItemWrite(item, content_hash, item_codes)
 
-        async with self.uow() as uow:
-            plan = IngestPlan(keys, updated_at, lambda i: item_hash(items[i]), prepare)
+        plan = IngestPlan(keys, updated_at, lambda i: item_hash(items[i]), prepare)
+        async with self.uow(autocommit=writes_in_one_statement(plan, self.chunk_size)) as uow:
             reasons = await ingest_keyed(
-                uow.items, vendor_id, plan,
-                synced_at=self.clock.now(), expect_changes=expect_changes, chunk_size=self.chunk_size,
+                uow.items,
+                vendor_id,
+                plan,
+                synced_at=self.clock.now(),
+                expect_changes=expect_changes,
+                chunk_size=self.chunk_size,
             )
         return IngestReport(reasons)

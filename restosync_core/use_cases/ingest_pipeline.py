@@ -58,46 +58,79 @@ async def read_while_hashing(plan: IngestPlan[K, W], read: Awaitable[T]) -> T:
 
 async def write_plan(
     plan: IngestPlan[K, W],
-    stored: Mapping[K, StoredVersion] | None,
+    stored: Mapping[K, StoredVersion],
     *,
     upsert: Callable[[Iterable[Sequence[W]]], Awaitable[set[K]]],
     reread: Callable[[Sequence[K]], Awaitable[dict[K, StoredVersion]]],
     chunk_size: int,
 ) -> list[RowReason | None]:
-    """Decide and write every row of ``plan``; answer the final reason of every input row.
+    """Decide every row of ``plan`` against ``stored`` (read before), write what changed; every row's reason.
 
-    ``stored`` is what was read before writing, or None when nothing was read
-    (see ``decide_unread``): then every row that counts is offered to the
-    upsert, whose guard does the comparing, and the rows it refused or that
-    failed are read afterwards to name their reasons.
+    The rows the upsert's guard refused (a concurrent push stored the same or a
+    newer row after the read) are read again to name their reasons.
     """
-    unread = stored is None
-    known = stored if stored is not None else {}
     chunks: Iterable[Sequence[W]]
     if plan.candidates() <= chunk_size:
-        chunks = list(plan.chunks(chunk_size, known))  # at most one statement: nothing to overlap
+        chunks = list(plan.chunks(chunk_size, stored))  # at most one statement: nothing to overlap
         written = await upsert(chunks) if chunks else set()
     else:
-        chunks = plan.chunks(chunk_size, known)
+        chunks = plan.chunks(chunk_size, stored)
         written = await upsert(chunks)
         if next(iter(chunks), None) is not None:
             raise RuntimeError("the repository left chunks unwritten")
-    recheck = plan.to_recheck(written, unread=unread)
+    recheck = plan.to_recheck(written, unread=False)
     stored_again = await reread(recheck) if recheck else {}
-    return plan.settle(written, stored_again, unread=unread)
+    return plan.settle(written, stored_again)
+
+
+async def write_compared(
+    plan: IngestPlan[K, W],
+    *,
+    write_changed: Callable[[Sequence[W]], Awaitable[tuple[set[K], dict[K, StoredVersion]]]],
+    reread: Callable[[Sequence[K]], Awaitable[dict[K, StoredVersion]]],
+    chunk_size: int,
+) -> list[RowReason | None]:
+    """Offer every row that counts to ONE statement that compares and writes; every row's reason.
+
+    The statement answers the keys it wrote and, for the others, the stored
+    version it compared them with. Read again are only a row that version does
+    not explain (the guard refused it: a concurrent push stored the same or a
+    newer row after the statement's snapshot) and a row that failed (an
+    unmapped code ...: reported unchanged or stale if it is, as a read would have).
+    """
+    chunks = list(plan.chunks(chunk_size, {}))
+    if len(chunks) > 1:
+        raise ValueError("write_compared takes one chunk of writes at most (see decide_unread)")
+    written, seen = await write_changed(chunks[0]) if chunks else (set(), {})
+    recheck = plan.to_recheck(written, unread=True, seen=seen)
+    stored_again = await reread(recheck) if recheck else {}
+    return plan.settle(written, {**seen, **stored_again}, unread=True)
 
 
 def decide_unread(plan: IngestPlan[K, W], *, expect_changes: bool, chunk_size: int) -> bool:
-    """Whether to skip reading what is stored before writing.
+    """Whether to compare and write in ONE statement (``write_compared``) instead of reading first.
 
     An incremental push carries rows the ERP changed, so reading them first
-    would mostly confirm they must be written: one statement per request is
-    saved by offering them straight to the guarded upsert and reading back only
-    what it refused. A full (batch) push is mostly unchanged rows, which the
-    upsert would otherwise lock for nothing: it reads first. Either way every
-    row gets the same reason.
+    would mostly confirm they must be written: a round trip per request is
+    saved by sending them to a statement that compares each with what is
+    stored, writes those that changed and answers the stored version of the
+    others (which it compares, never locks). A full (batch) push is mostly
+    unchanged rows, cheaper to read by key than to send whole: it reads first,
+    then writes what changed in pipelined chunks. Either way every row gets
+    the same reason. Measured: docs/decisions/0007-incremental-push-in-one-statement.md.
     """
-    return expect_changes and plan.candidates() <= chunk_size
+    return expect_changes and writes_in_one_statement(plan, chunk_size)
+
+
+def writes_in_one_statement(plan: IngestPlan[K, W], chunk_size: int) -> bool:
+    """Whether the plan's writes fit one chunk, so one statement: then no transaction is needed.
+
+    A single ``INSERT ... ON CONFLICT`` is atomic by itself, and the reads
+    around it need no snapshot of their own (the upsert's guard decides on the
+    locked row): the request runs in autocommit, without the ``BEGIN`` and
+    ``COMMIT`` round trips, and locks no row it does not write.
+    """
+    return plan.candidates() <= chunk_size
 
 
 WC = TypeVar("WC", contravariant=True)
@@ -108,9 +141,11 @@ class KeyedRepository(Protocol[WC]):
 
     async def stored_versions(self, vendor_id: VendorId, keys: Sequence[str], /) -> dict[str, StoredVersion]: ...
 
-    async def upsert(
-        self, vendor_id: VendorId, chunks: Iterable[Sequence[WC]], synced_at: datetime, /
-    ) -> set[str]: ...
+    async def upsert(self, vendor_id: VendorId, chunks: Iterable[Sequence[WC]], synced_at: datetime, /) -> set[str]: ...
+
+    async def write_changed(
+        self, vendor_id: VendorId, rows: Sequence[WC], synced_at: datetime, /
+    ) -> tuple[set[str], dict[str, StoredVersion]]: ...
 
 
 async def ingest_keyed(
@@ -122,17 +157,20 @@ async def ingest_keyed(
     expect_changes: bool,
     chunk_size: int,
 ) -> list[RowReason | None]:
-    """Read what is stored (unless ``decide_unread`` says not to), then write ``plan``, in the caller's unit of work."""
-    stored = (
-        None if decide_unread(plan, expect_changes=expect_changes, chunk_size=chunk_size)
-        else await read_while_hashing(plan, repository.stored_versions(vendor_id, plan.distinct_keys()))
-    )
-
-    async def upsert(chunks: Iterable[Sequence[W]]) -> set[str]:
-        return await repository.upsert(vendor_id, chunks, synced_at)
+    """Write ``plan`` in the caller's unit of work: in one comparing statement, or after reading (``decide_unread``)."""
 
     async def reread(keys: Sequence[str]) -> dict[str, StoredVersion]:
         return await repository.stored_versions(vendor_id, keys)
 
-    return await write_plan(plan, stored, upsert=upsert, reread=reread, chunk_size=chunk_size)
+    if decide_unread(plan, expect_changes=expect_changes, chunk_size=chunk_size):
 
+        async def write_changed(rows: Sequence[W]) -> tuple[set[str], dict[str, StoredVersion]]:
+            return await repository.write_changed(vendor_id, rows, synced_at)
+
+        return await write_compared(plan, write_changed=write_changed, reread=reread, chunk_size=chunk_size)
+    stored = await read_while_hashing(plan, repository.stored_versions(vendor_id, plan.distinct_keys()))
+
+    async def upsert(chunks: Iterable[Sequence[W]]) -> set[str]:
+        return await repository.upsert(vendor_id, chunks, synced_at)
+
+    return await write_plan(plan, stored, upsert=upsert, reread=reread, chunk_size=chunk_size)

@@ -14,7 +14,12 @@ from restosync_core.policies.ingest import IngestPlan, check_stock_target
 from restosync_core.ports.catalog import StockKey, StockTarget, StockWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, read_while_hashing, write_plan
+from restosync_core.use_cases.ingest_pipeline import (
+    DEFAULT_CHUNK_SIZE,
+    read_while_hashing,
+    write_plan,
+    writes_in_one_statement,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,7 @@ class IngestStock:
             return StockWrite(levels[index], content_hash, target.item_id, target.warehouse_id)
 
         plan = IngestPlan(keys, updated_at, lambda i: stock_hash(levels[i]), prepare)
-        async with self.uow() as uow:
+        async with self.uow(autocommit=writes_in_one_statement(plan, self.chunk_size)) as uow:
             targets.update(await read_while_hashing(plan, uow.stock.targets(vendor_id, plan.distinct_keys())))
             stored = {key: t.stored for key, t in targets.items() if t.stored is not None}
             synced_at = self.clock.now()

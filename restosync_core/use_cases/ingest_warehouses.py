@@ -14,7 +14,7 @@ from restosync_core.policies.ingest import IngestPlan
 from restosync_core.ports.catalog import WarehouseWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ingest_keyed
+from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ingest_keyed, writes_in_one_statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +45,14 @@ class IngestWarehouses:
         def prepare(index: int, content_hash: str) -> WarehouseWrite:
             return WarehouseWrite(warehouses[index], content_hash)
 
-        async with self.uow() as uow:
-            plan = IngestPlan(keys, updated_at, lambda i: warehouse_hash(warehouses[i]), prepare)
+        plan = IngestPlan(keys, updated_at, lambda i: warehouse_hash(warehouses[i]), prepare)
+        async with self.uow(autocommit=writes_in_one_statement(plan, self.chunk_size)) as uow:
             reasons = await ingest_keyed(
-                uow.warehouses, vendor_id, plan,
-                synced_at=self.clock.now(), expect_changes=expect_changes, chunk_size=self.chunk_size,
+                uow.warehouses,
+                vendor_id,
+                plan,
+                synced_at=self.clock.now(),
+                expect_changes=expect_changes,
+                chunk_size=self.chunk_size,
             )
         return IngestReport(reasons)

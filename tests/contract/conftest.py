@@ -14,6 +14,7 @@ import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -70,7 +71,8 @@ class Store:
     """One implementation of the database ports: units of work, the claim writes, and a read of the audit log."""
 
     name: str
-    uow: Callable[[], UnitOfWork]
+    uow: Callable[..., UnitOfWork]
+    """``uow()`` or ``uow(autocommit=True)``."""
     claims: SyncJobClaims
     lookup: MappingLookup
     """The mapping resolver's read path, outside any unit of work."""
@@ -90,7 +92,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
         async def fake_audit() -> list[AuditEntry]:
             return list(db.table(AUDIT, list))
 
-        yield Store("fake", lambda: FakeUnitOfWork(db), FakeSyncJobClaims(db), FakeMappingLookup(db), fake_audit)
+        yield Store("fake", partial(FakeUnitOfWork, db), FakeSyncJobClaims(db), FakeMappingLookup(db), fake_audit)
         return
     url: str = request.getfixturevalue("clean_db")
     pool = make_pool(url, max_size=3)
@@ -105,14 +107,18 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
             rows = await cur.fetchall()
         return [
             AuditEntry(
-                r["action"], r["entity_type"], r["entity_id"],
-                RequestContext(r["request_id"], r["client_address"]), r["created_at"], r["details"],
+                r["action"],
+                r["entity_type"],
+                r["entity_id"],
+                RequestContext(r["request_id"], r["client_address"]),
+                r["created_at"],
+                r["details"],
             )
             for r in rows
         ]
 
     try:
-        yield Store("postgres", lambda: PgUnitOfWork(pool), pg_sync_job_claims(pool), PgMappingLookup(pool), pg_audit)
+        yield Store("postgres", partial(PgUnitOfWork, pool), pg_sync_job_claims(pool), PgMappingLookup(pool), pg_audit)
     finally:
         await pool.close()
 

@@ -123,3 +123,45 @@ async def test_stock_targets_name_the_vendors_item_and_warehouse_and_what_is_sto
 
     assert (written, not_written) == ({("A", "W1")}, set())
     assert after[("A", "W1")].stored == StoredVersion("h-s1", T0 + timedelta(seconds=10))
+
+
+async def test_write_changed_writes_what_is_new_or_changed_and_answers_the_version_it_compared_the_rest_with(
+    store: Store,
+) -> None:
+    async with store.uow() as uow:
+        await uow.items.upsert(V1, [[item_write(s, "h1", at_s=10) for s in ("NEWER", "OLDER", "SAME", "TIE")]], T0)
+
+    async with store.uow(autocommit=True) as uow:
+        written, seen = await uow.items.write_changed(V1, [
+            item_write("FRESH", "h9"),
+            item_write("NEWER", "h2", at_s=20),
+            item_write("OLDER", "h2", at_s=5),
+            item_write("SAME", "h1", at_s=20),
+            item_write("TIE", "h2", at_s=10),
+        ], T0)
+        versions = await uow.items.stored_versions(V1, ["FRESH", "NEWER", "OLDER", "SAME", "TIE"])
+
+    stored_h1 = StoredVersion("h1", T0 + timedelta(seconds=10))
+    assert written == {"FRESH", "NEWER", "TIE"}
+    assert seen == {"OLDER": stored_h1, "SAME": stored_h1}
+    assert versions == {
+        "FRESH": StoredVersion("h9", T0),
+        "NEWER": StoredVersion("h2", T0 + timedelta(seconds=20)),
+        "OLDER": stored_h1,
+        "SAME": stored_h1,
+        "TIE": StoredVersion("h2", T0 + timedelta(seconds=10)),
+    }
+
+
+async def test_write_changed_keeps_vendors_apart_and_warehouses_by_erp_code(store: Store) -> None:
+    async with store.uow() as uow:
+        await uow.warehouses.upsert(V1, [[warehouse_write("W1", "h1", at_s=10)]], T0)
+
+    async with store.uow(autocommit=True) as uow:
+        same = await uow.warehouses.write_changed(V1, [warehouse_write("W1", "h1", at_s=10)], T0)
+        other_vendor = await uow.warehouses.write_changed(V2, [warehouse_write("W1", "h1", at_s=10)], T0)
+        nothing = await uow.items.write_changed(V1, [], T0)
+
+    assert same == (set(), {"W1": StoredVersion("h1", T0 + timedelta(seconds=10))})
+    assert other_vendor == ({"W1"}, {})
+    assert nothing == (set(), {})

@@ -1,4 +1,5 @@
-"""Contract of the UnitOfWork: leaving the block commits, an exception rolls everything back."""
+"""Contract of the UnitOfWork: leaving the block commits, an exception rolls everything back;
+in autocommit mode every statement commits on its own."""
 
 from __future__ import annotations
 
@@ -64,3 +65,15 @@ async def test_a_rollback_undoes_every_repository_of_the_block_not_just_one(stor
         from restosync_core.ports.mappings import MappingFilter
 
         assert (await uow.mappings.list(MappingFilter(), PageRequest())).total == 0
+
+
+async def test_in_autocommit_mode_each_write_is_seen_at_once_and_an_exception_undoes_nothing(store: Store) -> None:
+    with pytest.raises(Boom):
+        async with store.uow(autocommit=True) as uow:
+            await uow.agents.insert(registration(V1))
+            async with store.uow() as other:  # another connection sees it before the block ends
+                assert await other.agents.get(V1) is not None
+            raise Boom
+
+    async with store.uow() as uow:
+        assert await uow.agents.get(V1) is not None

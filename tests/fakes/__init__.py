@@ -52,16 +52,20 @@ class FakeDatabase:
 
 
 class FakeUnitOfWork:
+    """A transaction over ``FakeDatabase``; ``autocommit=True``: none, every write is seen at once and stays."""
+
     commits = 0
 
-    def __init__(self, db: FakeDatabase) -> None:
+    def __init__(self, db: FakeDatabase, *, autocommit: bool = False) -> None:
         self.db = db
+        self.autocommit = autocommit
         self._snapshot: dict[str, Any] | None = None
         self.committed = False
 
     async def __aenter__(self) -> Self:
-        self._snapshot = copy.deepcopy(self.db.tables)
-        self.db.committed = self._snapshot
+        if not self.autocommit:
+            self._snapshot = copy.deepcopy(self.db.tables)
+            self.db.committed = self._snapshot
         self._bind()
         return self
 
@@ -89,6 +93,8 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self.autocommit:
+            return
         if self.db.committed is self._snapshot:
             self.db.committed = None
         if exc_type is not None and self._snapshot is not None:
@@ -100,7 +106,7 @@ class FakeUnitOfWork:
 
 
 def fake_uow_factory(db: FakeDatabase) -> Any:
-    def factory() -> FakeUnitOfWork:
-        return FakeUnitOfWork(db)
+    def factory(*, autocommit: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(db, autocommit=autocommit)
 
     return factory

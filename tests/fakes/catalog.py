@@ -50,7 +50,12 @@ class CatalogHooks:
     fail_on_chunk: int | None = None
     """Raise ``DependencyUnavailable`` on this upsert call (1-based, counted across tables)."""
     upsert_calls: int = 0
+    """Writing statements (``upsert`` chunks and ``write_changed`` calls)."""
     chunk_sizes: list[int] = field(default_factory=list)
+    reads: int = 0
+    """``stored_versions`` / ``targets`` calls: reading statements."""
+    read_keys: list[list[Any]] = field(default_factory=list)
+    """The keys of each ``stored_versions`` call."""
 
 
 def hooks_of(db: FakeDatabase) -> CatalogHooks:
@@ -88,6 +93,12 @@ class _FakeTable:
         if self.hooks.fail_on_chunk == self.hooks.upsert_calls:
             raise DependencyUnavailable("the database is unavailable")
 
+    def _read(self, vendor_id: VendorId, keys: Iterable[Any]) -> dict[Any, StoredVersion]:
+        keys = list(keys)
+        self.hooks.reads += 1
+        self.hooks.read_keys.append(keys)
+        return self._versions(vendor_id, keys)
+
     def _versions(self, vendor_id: VendorId, keys: Iterable[Any]) -> dict[Any, StoredVersion]:
         rows = table(self.db, self.name)
         return {key: rows[(vendor_id, key)].version for key in keys if (vendor_id, key) in rows}
@@ -103,11 +114,29 @@ class _FakeTable:
         return True
 
 
+    async def _write_changed(
+        self, vendor_id: VendorId, rows: Sequence[Any], key_of: Callable[[Any], str],
+        updated_at_of: Callable[[Any], datetime], synced_at: datetime,
+    ) -> tuple[set[str], dict[str, StoredVersion]]:
+        """One comparing statement: its snapshot is taken first; ``before_upsert`` acts after it, before
+        the rows are locked (a concurrent push committing meanwhile), then the guard decides."""
+        seen = self._versions(vendor_id, [key_of(w) for w in rows])
+        await self._start_upsert(rows)
+        written = set()
+        for w in rows:
+            key, updated_at = key_of(w), updated_at_of(w)
+            was = seen.get(key)
+            changed = was is None or (was.content_hash != w.content_hash and was.updated_at <= updated_at)
+            if changed and self._put(vendor_id, key, w, w.content_hash, updated_at, synced_at):
+                written.add(key)
+        return written, {key: version for key, version in seen.items() if key not in written}
+
+
 class FakeItemRepository(_FakeTable):
     name = ITEMS
 
     async def stored_versions(self, vendor_id: VendorId, skus: Sequence[str]) -> dict[str, StoredVersion]:
-        return self._versions(vendor_id, skus)
+        return self._read(vendor_id, skus)
 
     async def upsert(
         self, vendor_id: VendorId, chunks: Iterable[Sequence[ItemWrite]], synced_at: datetime
@@ -122,13 +151,19 @@ class FakeItemRepository(_FakeTable):
         return written
 
 
+    async def write_changed(
+        self, vendor_id: VendorId, rows: Sequence[ItemWrite], synced_at: datetime
+    ) -> tuple[set[str], dict[str, StoredVersion]]:
+        return await self._write_changed(vendor_id, rows, lambda w: w.item.sku, lambda w: w.item.updated_at, synced_at)
+
+
 class FakeWarehouseRepository(_FakeTable):
     name = WAREHOUSES
 
     async def stored_versions(
         self, vendor_id: VendorId, warehouse_ids: Sequence[str]
     ) -> dict[str, StoredVersion]:
-        return self._versions(vendor_id, warehouse_ids)
+        return self._read(vendor_id, warehouse_ids)
 
     async def upsert(
         self, vendor_id: VendorId, chunks: Iterable[Sequence[WarehouseWrite]], synced_at: datetime
@@ -143,11 +178,19 @@ class FakeWarehouseRepository(_FakeTable):
             }
         return written
 
+    async def write_changed(
+        self, vendor_id: VendorId, rows: Sequence[WarehouseWrite], synced_at: datetime
+    ) -> tuple[set[str], dict[str, StoredVersion]]:
+        return await self._write_changed(
+            vendor_id, rows, lambda w: w.warehouse.warehouse_id, lambda w: w.warehouse.updated_at, synced_at
+        )
+
 
 class FakeStockRepository(_FakeTable):
     name = STOCK
 
     async def targets(self, vendor_id: VendorId, keys: Sequence[StockKey]) -> dict[StockKey, StockTarget]:
+        self.hooks.reads += 1
         items, warehouses, stock = (table(self.db, n) for n in (ITEMS, WAREHOUSES, STOCK))
         answer = {}
         for sku, code in keys:

@@ -180,3 +180,42 @@ def test_writing_first_gives_every_row_the_same_reason_and_outcome_as_reading_fi
     assert {k: (r.content_hash, r.updated_at, r.last_synced_at) for k, r in writing.stored_items().items()} == {
         k: (r.content_hash, r.updated_at, r.last_synced_at) for k, r in reading.stored_items().items()
     }
+
+
+@pytest.mark.parametrize(
+    ("expect_changes", "reads", "statements"),
+    [(True, 0, 1), (False, 1, 0)],
+    ids=["incremental: one comparing statement", "batch: one read"],
+)
+def test_an_unchanged_re_push_costs_one_statement_and_no_transaction(
+    expect_changes: bool, reads: int, statements: int
+) -> None:
+    world = World()
+    push = [item("A"), item("B"), item("C")]
+    run(world.items(V1, push))
+    hooks = world.hooks
+    hooks.reads = hooks.upsert_calls = 0
+    report = run(world.items(V1, push, expect_changes=expect_changes))
+    assert report.reasons == [RowReason.UNCHANGED] * 3
+    assert (hooks.reads, hooks.upsert_calls) == (reads, statements)
+
+
+def test_the_comparing_statement_reads_back_only_rows_its_snapshot_does_not_explain() -> None:
+    """A concurrent newer push after the statement's snapshot: that row alone is read again (stale);
+    the unchanged and stale rows the statement compared need no second read."""
+    world = World()
+    run(world.items(V1, [item("A", minutes=5), item("B", minutes=5), item("C", minutes=5)]))
+    hooks = world.hooks
+    reads_of_ours: list[int] = []
+
+    async def newer_push_commits() -> None:
+        other = World(db=world.db, clock=world.clock, resolver=world.resolver)
+        assert (await other.items(V1, [item("C", minutes=30, name="newer")])).reasons == [None]
+        reads_of_ours.append(hooks.reads)
+
+    hooks.before_upsert = newer_push_commits
+    push = [item("A", minutes=5), item("B", minutes=1, name="older"), item("C", minutes=10, name="mine")]
+    report = run(world.items(V1, push, expect_changes=True))
+    assert report.reasons == [RowReason.UNCHANGED, RowReason.STALE, RowReason.STALE]
+    assert hooks.reads == reads_of_ours[0] + 1 and hooks.read_keys[-1] == ["C"]  # after the statement
+    assert world.stored_items()[(V1, "C")].write.item.name == "newer"
