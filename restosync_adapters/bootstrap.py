@@ -13,7 +13,7 @@ import functools
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +43,7 @@ from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
 from restosync_adapters.queues import IMAGE_SYNC, LOGICAL_QUEUES, ORDER_SYNC, RECONCILIATION, rq_queue_name
 from restosync_adapters.redis.clients import make_async_redis, make_sync_redis
 from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
+from restosync_adapters.redis.admission import RedisAdmission
 from restosync_adapters.redis.rate_limiter import RedisRateLimiter
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
 from restosync_adapters.rq_queue import JsonJob, RqJobQueue
@@ -58,7 +59,7 @@ from restosync_core.ports.health import HealthProbe
 from restosync_core.ports.mappings import MappingInvalidation, MappingLookup, MappingResolver
 from restosync_core.ports.orders import SyncJobClaims
 from restosync_core.ports.queue import JobQueue
-from restosync_core.ports.rate_limit import RateLimiter
+from restosync_core.ports.rate_limit import RateCharge, RateDecision, RateLimiter
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from restosync_core.use_cases.authenticate_agent import AuthenticateAgent
 from restosync_core.use_cases.check_agent_health import CheckAgentHealth
@@ -114,6 +115,11 @@ JOB_TIMEOUT_MARGIN_SECONDS = 60
 TryLock = Callable[[int], AbstractAsyncContextManager[bool]]
 """``async with services.try_lock(key) as acquired``: a PostgreSQL advisory lock, ``False`` if taken."""
 
+Admit = Callable[[Sequence[RateCharge], str | None], Awaitable[RateDecision]]
+"""``await services.admit(charges, vendor_id)``: charge a request's rate limits; for an agent request
+(``vendor_id`` from ``X-Vendor-ID``) also read ahead what it will need from Redis, in the same round
+trip (``restosync_adapters.redis.read_ahead``)."""
+
 OVERRIDABLE = frozenset(
     {
         "clock",
@@ -158,6 +164,13 @@ def breaker_policy(settings: Settings) -> BreakerPolicy:
     )
 
 
+def _charge_only(limiter: RateLimiter) -> Admit:
+    async def admit(charges: Sequence[RateCharge], vendor_id: str | None) -> RateDecision:
+        return await limiter.hit(charges)
+
+    return admit
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -178,6 +191,7 @@ class Services:
     try_lock: TryLock
     alerts: AlertSink
     rate_limiter: RateLimiter
+    admit: Admit
     mapping_resolver: MappingResolver
     mapping_invalidation: MappingInvalidation
     queue: JobQueue
@@ -295,6 +309,12 @@ def bootstrap(
         lambda: RedisAgentTokenCache(async_redis, prefix, settings.agent_secret, settings.agent_token_cache_ttl),
     )
 
+    admit: Admit = (
+        RedisAdmission(async_redis, prefix, rate_limiter, tokens).admit
+        if isinstance(rate_limiter, RedisRateLimiter) and isinstance(tokens, RedisAgentTokenCache)
+        else _charge_only(rate_limiter)  # a replaced limiter or cache (tests): nothing to read ahead with
+    )
+
     # --- mappings: one resolver (and its cache) per process, kept fresh through Redis
     invalidation: MappingInvalidation = part(
         "mapping_invalidation", lambda: RedisMappingInvalidation(async_redis, prefix)
@@ -356,6 +376,7 @@ def bootstrap(
         try_lock=functools.partial(try_advisory_lock, pool),
         alerts=alerts,
         rate_limiter=rate_limiter,
+        admit=admit,
         mapping_resolver=resolver,
         mapping_invalidation=invalidation,
         queue=queue,

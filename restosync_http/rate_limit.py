@@ -46,6 +46,7 @@ from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
 from restosync_core.errors import RateLimited
 from restosync_core.ports.rate_limit import RateCharge
+from restosync_http.guards import agent_guard
 
 OPT_LIMITS = "rate_limits"
 OPT_NO_GLOBAL = "no_global_rate_limit"
@@ -116,8 +117,23 @@ def _applicable(scope: HTTPScope) -> list[RateLimit]:
     return limits if exempt else [GLOBAL, *limits]
 
 
+def _agent_vendor(scope: HTTPScope) -> str | None:
+    """``X-Vendor-ID`` of a request to an agent route (one ``agent_guard`` protects), else None."""
+    handler = scope.get("route_handler")
+    if handler is None or agent_guard not in handler.resolve_guards():
+        return None
+    value = _header(scope, b"x-vendor-id")
+    return value.decode("latin-1") if value else None
+
+
 class RateLimitMiddleware:
-    """Charge each request against its route's limits; raise RateLimited (429) when one is full."""
+    """Charge each request against its route's limits; raise RateLimited (429) when one is full.
+
+    On an agent route the same Redis round trip reads ahead the vendor's cached
+    token and mapping generation for the guard and the use case
+    (``services.admit``, ``restosync_adapters.redis.read_ahead``): one round
+    trip per agent request, rate limits on or off.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -130,14 +146,15 @@ class RateLimitMiddleware:
     async def _check(self, scope: HTTPScope) -> None:
         services = scope["litestar_app"].state.services
         settings = services.settings
-        if not settings.rate_limits_enabled:
+        vendor = _agent_vendor(scope)
+        if not settings.rate_limits_enabled and vendor is None:
             return
-        limits = _applicable(scope)
+        limits = _applicable(scope) if settings.rate_limits_enabled else []
         charges = [
             RateCharge(limit.name, limit.key(scope), int(getattr(settings, limit.setting)), limit.window_seconds)
             for limit in limits
         ]
-        decision = await services.rate_limiter.hit(charges)
+        decision = await services.admit(charges, vendor)
         if decision.allowed or decision.exceeded is None:
             return
         exceeded = decision.exceeded

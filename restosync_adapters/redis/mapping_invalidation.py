@@ -15,6 +15,7 @@ from collections.abc import Collection
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from restosync_adapters.redis import read_ahead
 from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.ids import VendorId
 
@@ -29,6 +30,9 @@ class RedisMappingInvalidation:
         self._prefix = prefix
 
     async def generation_of(self, vendor_id: VendorId) -> str:
+        ahead = read_ahead.take_mapping_generation(vendor_id)
+        if ahead is not None:  # this request read it when it arrived (restosync_adapters.redis.read_ahead)
+            return ahead
         key = generation_key(self._prefix, vendor_id)
         try:
             raw = await self._redis.get(key)

@@ -24,25 +24,37 @@ from restosync_core.ports.rate_limit import RateCharge, RateDecision
 
 log = logging.getLogger(__name__)
 
-# KEYS: one sorted set per charge. ARGV[1]: this request's member id; then limit, window_ms per key.
-_HIT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 * i])
-  local window = tonumber(ARGV[2 * i + 1])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local count = redis.call('ZCARD', key)
-  if count >= limit then
-    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-    return {i, tonumber(oldest[2]) + window - now}
+CHARGE_LUA = """
+local function charge(n, member)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for i = 1, n do
+    local limit = tonumber(ARGV[2 * i])
+    local window = tonumber(ARGV[2 * i + 1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+    local count = redis.call('ZCARD', KEYS[i])
+    if count >= limit then
+      local oldest = redis.call('ZRANGE', KEYS[i], count - limit, count - limit, 'WITHSCORES')
+      return i, tonumber(oldest[2]) + window - now
+    end
   end
+  for i = 1, n do
+    redis.call('ZADD', KEYS[i], now, member)
+    redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i + 1]))
+  end
+  return 0, 0
 end
-for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, ARGV[1])
-  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i + 1]))
-end
-return {0, 0}
+"""
+"""The sliding-window charge, as a Lua function other scripts include (``restosync_adapters.redis.admission``).
+
+``charge(n, member)``: KEYS[1..n] are the charges' sorted sets, ARGV[1] the
+request's member id, ARGV[2i] and ARGV[2i+1] limit and window (ms) of charge i.
+Answers (0, 0) when admitted and counted, else (i, ms until charge i has room).
+"""
+
+_HIT = CHARGE_LUA + """
+local i, wait = charge(#KEYS, ARGV[1])
+return {i, wait}
 """
 
 
@@ -56,21 +68,31 @@ class RedisRateLimiter:
     def key_of(self, charge: RateCharge) -> str:
         return f"{self._prefix}:rate:{charge.name}:{charge.key}"
 
+    def script_input(self, charges: Sequence[RateCharge]) -> tuple[list[str], list[str | int]]:
+        """KEYS and ARGV of ``CHARGE_LUA``'s ``charge(#charges, ARGV[1])``."""
+        args: list[str | int] = [uuid.uuid4().hex]
+        for charge in charges:
+            args.extend([charge.limit, charge.window_seconds * 1000])
+        return [self.key_of(c) for c in charges], args
+
     async def hit(self, charges: Sequence[RateCharge]) -> RateDecision:
         if not charges:
             return RateDecision(allowed=True)
-        args: list[str | float] = [uuid.uuid4().hex]
-        for charge in charges:
-            args.extend([charge.limit, charge.window_seconds * 1000])
+        keys, args = self.script_input(charges)
         try:
-            index, wait_ms = await self._hit(keys=[self.key_of(c) for c in charges], args=args)
+            index, wait_ms = await self._hit(keys=keys, args=args)
         except RedisError:
             log.warning("rate limiter unreachable; admitting the request", exc_info=True)
             return RateDecision(allowed=True)
-        if int(index) == 0:
-            return RateDecision(allowed=True)
-        return RateDecision(
-            allowed=False,
-            exceeded=charges[int(index) - 1],
-            retry_after_seconds=max(1, math.ceil(int(wait_ms) / 1000)),
-        )
+        return decision(charges, index, wait_ms)
+
+
+def decision(charges: Sequence[RateCharge], index: int, wait_ms: int) -> RateDecision:
+    """The decision ``charge`` answered: (0, 0) admitted, else (i, ms until charge i has room)."""
+    if int(index) == 0:
+        return RateDecision(allowed=True)
+    return RateDecision(
+        allowed=False,
+        exceeded=charges[int(index) - 1],
+        retry_after_seconds=max(1, math.ceil(int(wait_ms) / 1000)),
+    )

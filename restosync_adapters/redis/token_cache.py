@@ -11,7 +11,8 @@ A verification reads the counter (``stamp``) *before* reading the stored bcrypt
 hash and caches its result only if the counter is still the same (one Lua
 script), so a deregistration or token change that commits meanwhile cannot be
 undone by a slow verification. Every API process reads the same keys, so a
-revocation holds everywhere at once. The hot path is one ``GET``.
+revocation holds everywhere at once. The hot path is one ``GET``, or none when the
+request read the digest ahead (``restosync_adapters.redis.read_ahead``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import logging
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from restosync_adapters.redis import read_ahead
 from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.ids import VendorId
 
@@ -55,7 +57,8 @@ class RedisAgentTokenCache:
         self._remember = redis.register_script(_REMEMBER)
         self._forget = redis.register_script(_FORGET)
 
-    def _keys(self, vendor_id: str) -> list[str]:
+    def keys_of(self, vendor_id: str) -> list[str]:
+        """The vendor's digest key and revocation counter key."""
         return [f"{self._prefix}:agent-token:{vendor_id}", f"{self._prefix}:agent-token-gen:{vendor_id}"]
 
     def digest(self, vendor_id: str, token: str) -> str:
@@ -63,10 +66,14 @@ class RedisAgentTokenCache:
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
     async def recognises(self, vendor_id: VendorId, token: str) -> bool:
-        try:
-            cached = await self._redis.get(self._keys(vendor_id)[0])
-        except RedisError:
-            log.warning("token cache unreachable; verifying with bcrypt", exc_info=True)
+        cached: bytes | str | None = read_ahead.take_token_digest(vendor_id)
+        if cached is None:
+            try:
+                cached = await self._redis.get(self.keys_of(vendor_id)[0])
+            except RedisError:
+                log.warning("token cache unreachable; verifying with bcrypt", exc_info=True)
+                return False
+        if cached == "":  # read ahead: none cached
             return False
         if cached is None:
             return False
@@ -74,8 +81,11 @@ class RedisAgentTokenCache:
         return hmac.compare_digest(value, self.digest(vendor_id, token))
 
     async def stamp(self, vendor_id: VendorId) -> str:
+        ahead = read_ahead.take_token_stamp(vendor_id)
+        if ahead is not None:
+            return ahead
         try:
-            gen = await self._redis.get(self._keys(vendor_id)[1])
+            gen = await self._redis.get(self.keys_of(vendor_id)[1])
         except RedisError:
             return "unavailable"  # remember() will not cache against it
         if gen is None:
@@ -86,12 +96,12 @@ class RedisAgentTokenCache:
         if stamp == "unavailable":
             return
         try:
-            await self._remember(keys=self._keys(vendor_id), args=[stamp, self.digest(vendor_id, token), self._ttl])
+            await self._remember(keys=self.keys_of(vendor_id), args=[stamp, self.digest(vendor_id, token), self._ttl])
         except RedisError:
             log.warning("could not cache a verified agent token", exc_info=True)
 
     async def forget(self, vendor_id: VendorId) -> None:
         try:
-            await self._forget(keys=self._keys(vendor_id))
+            await self._forget(keys=self.keys_of(vendor_id))
         except RedisError as exc:
             raise DependencyUnavailable("Redis is unavailable: cannot revoke the agent's cached token") from exc
