@@ -3,11 +3,16 @@
 Each file runs in its own transaction and is recorded with its SHA-256 checksum.
 A second run is a no-op; two runs at once serialise on the lock; a changed or
 missing applied file stops everything before anything is applied.
+
+The files are package data: the source tree's ``migrations/`` directory is the
+package ``restosync_migrations`` (pyproject.toml maps it), so an installed wheel
+finds them through ``importlib.resources`` as the source checkout does.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +23,18 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+def _migrations_dir() -> Path:
+    """The installed ``restosync_migrations`` package's directory, or the source tree's ``migrations/``."""
+    try:
+        found = importlib.resources.files("restosync_migrations")
+    except ModuleNotFoundError:  # pragma: no cover - a source tree never installed (python -m from it)
+        return Path(__file__).resolve().parents[2] / "migrations"
+    if not isinstance(found, Path):  # pragma: no cover - wheels install unzipped; a zip import is not supported
+        raise MigrationError(f"restosync_migrations must be a directory on disk, not {found!r}")
+    return found
+
+
 ADVISORY_LOCK_KEY = 0x5E57_5C0D  # restosync's migration lock, an arbitrary fixed bigint
 
 _CREATE_TABLE = """
@@ -31,7 +47,10 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 
 class MigrationError(Exception):
-    """The database and the migration files disagree; nothing was applied."""
+    """The database and the migration files disagree, or the files cannot be found; nothing was applied."""
+
+
+MIGRATIONS_DIR = _migrations_dir()
 
 
 @dataclass(frozen=True, slots=True)
