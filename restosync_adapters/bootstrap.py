@@ -9,6 +9,7 @@ closes it all.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
@@ -16,6 +17,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -23,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis import Redis as SyncRedis
 
 from restosync_adapters.agent_client import HttpxAgentClient
-from restosync_adapters.alerts import LoggingAlertSink
+from restosync_adapters.alerts import LoggingAlertSink, RedisAlertThrottle, SlackNotifier
 from restosync_adapters.breaker import RedisCircuitBreaker
 from restosync_adapters.health import (
     AgentsProbe,
@@ -38,21 +40,23 @@ from restosync_adapters.postgres.agent_directory import PgAgentDirectory
 from restosync_adapters.postgres.locks import try_advisory_lock
 from restosync_adapters.postgres.mappings import PgMappingLookup
 from restosync_adapters.postgres.pool import make_pool
+from restosync_adapters.postgres.retention import PgRetentionStore, PgTaskRuns
 from restosync_adapters.postgres.sync_jobs import PgSyncJobClaims
 from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
 from restosync_adapters.queues import IMAGE_SYNC, LOGICAL_QUEUES, ORDER_SYNC, RECONCILIATION, rq_queue_name
+from restosync_adapters.redis.admission import RedisAdmission
 from restosync_adapters.redis.clients import make_async_redis, make_sync_redis
 from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
-from restosync_adapters.redis.admission import RedisAdmission
 from restosync_adapters.redis.rate_limiter import RedisRateLimiter
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
 from restosync_adapters.rq_queue import JsonJob, RqJobQueue
 from restosync_adapters.settings import Settings
 from restosync_core.policies.breaker import BreakerPolicy
+from restosync_core.policies.retention import RetentionPolicy
 from restosync_core.policies.retry import RetryPolicy
 from restosync_core.ports.agent_client import AgentClient, AgentDirectory
 from restosync_core.ports.agents import AgentTokenCache, TokenHasher
-from restosync_core.ports.alerts import AlertSink
+from restosync_core.ports.alerts import AlertNotifier, AlertSink, AlertThrottle
 from restosync_core.ports.breaker import CircuitBreaker
 from restosync_core.ports.clock import Clock, SystemClock
 from restosync_core.ports.health import HealthProbe
@@ -60,13 +64,20 @@ from restosync_core.ports.mappings import MappingInvalidation, MappingLookup, Ma
 from restosync_core.ports.orders import SyncJobClaims
 from restosync_core.ports.queue import JobQueue
 from restosync_core.ports.rate_limit import RateCharge, RateDecision, RateLimiter
+from restosync_core.ports.retention import RetentionStore
+from restosync_core.ports.task_runs import TaskRuns
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from restosync_core.use_cases.alert_dead_letters import AlertDeadLetters
+from restosync_core.use_cases.archive_reconciliation_events import ArchiveReconciliationEvents
 from restosync_core.use_cases.authenticate_agent import AuthenticateAgent
 from restosync_core.use_cases.check_agent_health import CheckAgentHealth
+from restosync_core.use_cases.cleanup_expired_jobs import CleanupExpiredJobs
+from restosync_core.use_cases.cleanup_resolved_dead_letters import CleanupResolvedDeadLetters
 from restosync_core.use_cases.create_mapping import CreateMapping
 from restosync_core.use_cases.delete_mapping import DeleteMapping
 from restosync_core.use_cases.deliver_order import DeliverOrder
 from restosync_core.use_cases.deregister_agent import DeregisterAgent
+from restosync_core.use_cases.detect_drift import DetectDrift
 from restosync_core.use_cases.get_agent import GetAgent
 from restosync_core.use_cases.get_dead_letter import GetDeadLetter
 from restosync_core.use_cases.get_mapping import GetMapping
@@ -90,6 +101,7 @@ from restosync_core.use_cases.resolve_dead_letter import ResolveDeadLetter
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 from restosync_core.use_cases.retry_dead_letter import RetryDeadLetter
 from restosync_core.use_cases.seed_mappings import SeedMappings
+from restosync_core.use_cases.send_alerts import SendAlerts
 from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
 from restosync_core.use_cases.update_agent import UpdateAgent
 from restosync_core.use_cases.update_mapping import UpdateMapping
@@ -140,6 +152,10 @@ OVERRIDABLE = frozenset(
         "agent_client",
         "agent_directory",
         "sync_job_claims",
+        "alert_throttle",
+        "alert_notifier",
+        "retention",
+        "task_runs",
     }
 )
 """The parts a caller (a test, a bench) may replace: the ports and the connections behind them."""
@@ -169,6 +185,17 @@ def _charge_only(limiter: RateLimiter) -> Admit:
         return await limiter.hit(charges)
 
     return admit
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        completed_jobs=timedelta(hours=settings.retention_completed_jobs_hours),
+        failed_jobs=timedelta(days=settings.retention_failed_jobs_days),
+        resolved_dead_letters=timedelta(days=settings.retention_resolved_dlq_days),
+        reconciliation_events=timedelta(days=settings.retention_reconciliation_events_days),
+        unfinished_jobs=timedelta(hours=settings.undelivered_job_max_hours),
+        chunk_size=settings.retention_chunk_size,
+    )
 
 
 def worker_name() -> str:
@@ -234,6 +261,13 @@ class Services:
     reset_circuit_breaker: ResetCircuitBreaker
     # --- use cases: health
     report_health: ReportHealth
+    # --- scheduled maintenance and alerts (REQ-10, docs/operations.md)
+    task_runs: TaskRuns
+    detect_drift: DetectDrift
+    alert_dead_letters: AlertDeadLetters
+    cleanup_expired_jobs: CleanupExpiredJobs
+    cleanup_resolved_dead_letters: CleanupResolvedDeadLetters
+    archive_reconciliation_events: ArchiveReconciliationEvents
     _on_start: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _on_stop: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
@@ -301,7 +335,18 @@ def bootstrap(
             DiskProbe(settings.disk_min_free_mb),
         ],
     )
-    alerts: AlertSink = part("alerts", LoggingAlertSink)
+    # alerts: always logged; told to Slack (when configured) once per key per window, shared through Redis
+    alert_throttle: AlertThrottle = part("alert_throttle", lambda: RedisAlertThrottle(async_redis, prefix))
+    alert_notifier: AlertNotifier | None = part(
+        "alert_notifier",
+        lambda: SlackNotifier(settings.slack_webhook_url, timeout_seconds=settings.slack_timeout_seconds)
+        if settings.slack_webhook_url
+        else None,
+    )
+    alerts: AlertSink = part(
+        "alerts",
+        lambda: SendAlerts(LoggingAlertSink(), alert_throttle, alert_notifier, settings.alert_dedup_window_seconds),
+    )
     rate_limiter: RateLimiter = part("rate_limiter", lambda: RedisRateLimiter(async_redis, prefix))
     hasher: TokenHasher = part("token_hasher", BcryptTokenHasher)
     tokens: AgentTokenCache = part(
@@ -362,6 +407,9 @@ def bootstrap(
     )
     directory: AgentDirectory = part("agent_directory", lambda: PgAgentDirectory(pool))
     claims: SyncJobClaims = part("sync_job_claims", lambda: PgSyncJobClaims(pool))
+    retention: RetentionStore = part("retention", lambda: PgRetentionStore(pool))
+    task_runs: TaskRuns = part("task_runs", lambda: PgTaskRuns(pool))
+    kept = retention_policy(settings)
 
     url_policy = settings.agent_url_policy
     chunk = settings.ingest_chunk_size
@@ -410,7 +458,7 @@ def bootstrap(
         ),
         handle_order_callback=HandleOrderCallback(uow, queue, clock, policy),
         sweep_sync_jobs=SweepSyncJobs(uow, queue, clock),
-        retry_dead_letter=RetryDeadLetter(uow, queue, clock),
+        retry_dead_letter=RetryDeadLetter(uow, queue, clock, policy),
         resolve_dead_letter=ResolveDeadLetter(uow, clock),
         list_dead_letters=ListDeadLetters(uow),
         get_dead_letter=GetDeadLetter(uow),
@@ -420,6 +468,13 @@ def bootstrap(
         get_order=GetOrder(uow),
         reset_circuit_breaker=ResetCircuitBreaker(uow, breaker),
         report_health=ReportHealth(probes),
+        # scheduled maintenance (restosync_worker/cron.py)
+        task_runs=task_runs,
+        detect_drift=DetectDrift(),
+        alert_dead_letters=AlertDeadLetters(uow, alerts, clock),
+        cleanup_expired_jobs=CleanupExpiredJobs(uow, retention, alerts, clock, kept),
+        cleanup_resolved_dead_letters=CleanupResolvedDeadLetters(retention, clock, kept),
+        archive_reconciliation_events=ArchiveReconciliationEvents(retention, clock, kept),
     )
     _lifecycle(services)
     return services
@@ -452,3 +507,10 @@ def _lifecycle(services: Services) -> None:
         services._on_stop.append(services.breaker.flush)  # before Redis closes: good calls counted
     services._on_stop.append(services.record_heartbeat.close)  # before the pool closes
     services._on_stop.append(close_agent_client)
+    if isinstance(services.alerts, SendAlerts) and isinstance(services.alerts.notifier, SlackNotifier):
+        notifier = services.alerts.notifier
+
+        async def close_slack() -> None:  # what is queued gets 2 s more, in a thread (never blocks the loop)
+            await asyncio.to_thread(notifier.close)
+
+        services._on_stop.append(close_slack)

@@ -79,6 +79,49 @@ def _seconds_list(raw: str) -> tuple[float, ...]:
     return values
 
 
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = _int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _seconds_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("expected a number of seconds") from None
+        if not low < value <= high:
+            raise ValueError(f"must be above {low:g} and at most {high:g} seconds")
+        return value
+
+    return parse
+
+
+def _cron(raw: str) -> str:
+    """A cron expression as rq-scheduler reads it (5 fields, or 7 with seconds first and years last)."""
+    from crontab import CronTab  # type: ignore[import-untyped]  # rq-scheduler's own parser, untyped
+
+    value = raw.strip().strip('"')
+    try:
+        CronTab(value)
+    except ValueError as exc:
+        raise ValueError(f"expected a cron expression such as '0 2 * * *' ({exc})") from None
+    return value
+
+
+def _slack_url_allowed(url: str, production: bool) -> bool:
+    """https, or (outside production) http to this machine: the test suite's local fake webhook."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.netloc:
+        return True
+    return not production and parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost")
+
+
 def _non_negative_float(raw: str) -> float:
     value = float(raw)
     if value < 0:
@@ -164,7 +207,44 @@ class Settings:
         "BREAKER_STATE_REFRESH_MS", 250, _non_negative_int,
         doc="a process trusts a 'closed' breaker state it read from Redis this long before reading it again",
     )
-    sweep_cron: str = _env("SWEEP_CRON", "* * * * *", doc="when the scheduler runs the sync-job sweeper")
+    sweep_cron: str = _env("SWEEP_CRON", "* * * * *", _cron, doc="when the scheduler runs the sync-job sweeper")
+    # --- scheduled maintenance, retention and alerts (REQ-10); see docs/operations.md
+    drift_detection_cron: str = _env("DRIFT_DETECTION_CRON", "0 * * * *", _cron, doc="drift detection (hourly)")
+    agent_health_cron: str = _env("AGENT_HEALTH_CRON", "*/5 * * * *", _cron, doc="the agent health check")
+    dlq_alert_cron: str = _env("DLQ_ALERT_CRON", "*/15 * * * *", _cron, doc="the unresolved dead letters alert")
+    job_cleanup_cron: str = _env("JOB_CLEANUP_CRON", "0 2 * * *", _cron, doc="expired sync jobs cleanup")
+    reconciliation_archive_cron: str = _env(
+        "RECONCILIATION_ARCHIVE_CRON", "0 3 * * 0", _cron, doc="old reconciliation events removed (Sundays)"
+    )
+    dlq_cleanup_cron: str = _env("DLQ_CLEANUP_CRON", "0 4 * * 6", _cron, doc="old resolved dead letters removed")
+    retention_completed_jobs_hours: int = _env(
+        "RETENTION_COMPLETED_JOBS_HOURS", 24, _int_between(1, 8760), doc="completed sync jobs are kept this long"
+    )
+    retention_failed_jobs_days: int = _env(
+        "RETENTION_FAILED_JOBS_DAYS", 7, _int_between(1, 3650),
+        doc="failed sync jobs are kept this long (their dead letters stay and can still be retried)",
+    )
+    retention_resolved_dlq_days: int = _env(
+        "RETENTION_RESOLVED_DLQ_DAYS", 30, _int_between(1, 3650), doc="resolved dead letters are kept this long"
+    )
+    retention_reconciliation_events_days: int = _env(
+        "RETENTION_RECONCILIATION_EVENTS_DAYS", 30, _int_between(1, 3650),
+        doc="reconciliation events are kept this long",
+    )
+    undelivered_job_max_hours: int = _env(
+        "UNDELIVERED_JOB_MAX_HOURS", 24, _int_between(1, 8760),
+        doc="a sync job still undelivered this long after it was placed (or retried) becomes a dead letter",
+    )
+    retention_chunk_size: int = _env(
+        "RETENTION_CHUNK_SIZE", 1000, _int_between(1, 100_000), doc="rows per retention delete statement"
+    )
+    alert_dedup_window_seconds: int = _env(
+        "ALERT_DEDUP_WINDOW_SECONDS", 3600, _int_between(1, 604_800),
+        doc="an alert (type, vendor) is told to Slack at most once per this many seconds",
+    )
+    slack_timeout_seconds: float = _env(
+        "SLACK_TIMEOUT_SECONDS", 5.0, _seconds_between(0, 30), doc="timeout of one post to the Slack webhook"
+    )
     worker_synchronous_commit: bool = _env(
         "WORKER_SYNCHRONOUS_COMMIT", False, _bool,
         doc="workers wait for the WAL flush on commit (off: a PostgreSQL crash may undo their last writes, "
@@ -239,8 +319,11 @@ class Settings:
         for name, url in (("FRONTEND_URL", self.frontend_url), ("BASE_URL", self.base_url)):
             if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
                 problems.append(f"{name}={url!r} is invalid: expected an http(s) URL")
-        if self.slack_webhook_url and urlsplit(self.slack_webhook_url).scheme != "https":
-            problems.append("SLACK_WEBHOOK_URL must be an https:// URL")
+        if self.slack_webhook_url and not _slack_url_allowed(self.slack_webhook_url, self.is_production):
+            problems.append(
+                "SLACK_WEBHOOK_URL must be an https:// URL (http:// only to 127.0.0.1, ::1 or localhost, "
+                "and never with ENV=production)"
+            )
         if self.order_claim_seconds <= self.agent_timeout_seconds:
             problems.append(
                 "ORDER_CLAIM_SECONDS must exceed AGENT_TIMEOUT_SECONDS (a claim must outlive the call it covers)"

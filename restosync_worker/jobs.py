@@ -9,7 +9,7 @@ from restosync_adapters.logging import bind_context, clear_context
 from restosync_core.errors import TransientError
 from restosync_core.model.ids import SyncJobId
 from restosync_worker import runtime
-from restosync_worker.cron import run_task
+from restosync_worker.cron import run_scheduled_task
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,9 @@ def deliver_order(sync_job_id: str) -> str:
 
 
 def run_cron_task(name: str) -> str:
-    """A cron tick: the named task, run at most once at a time across every worker."""
+    """A cron tick: the named task, run once per tick across every scheduler and worker."""
     bind_context(cron_task=name)
     try:
-        return str(runtime.current().run(run_task(name, runtime.current().services)))
+        return str(runtime.current().run(run_scheduled_task(name, runtime.current().services)))
     finally:
         clear_context()

@@ -9,12 +9,14 @@ from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 
 from restosync_adapters.postgres.rows import columns, fetch_all, fetch_one, fetch_page, model_and, model_row, render
+from restosync_core.model.delivery import DeadLetterBacklog
 from restosync_core.model.ids import DeadLetterId, SyncJobId, VendorId
 from restosync_core.model.orders import DeadLetter, SyncJob
 from restosync_core.model.pagination import Page, PageRequest
 
 LETTER_ROW = model_row(DeadLetter)
 LETTER_AND_TOTAL_ROW = model_and(DeadLetter, "total")
+BACKLOG_ROW = model_row(DeadLetterBacklog)
 _LETTER = columns(DeadLetter, exclude=("details",))  # details are the API's, not stored
 
 
@@ -46,8 +48,15 @@ SELECT count(*) FROM dead_letter_queue
 WHERE NOT resolved AND (%(vendor)s::text IS NULL OR vendor_id = %(vendor)s)
 """
 SAVE_LETTER = """
-UPDATE dead_letter_queue SET resolved = %s, resolved_at = %s, retry_count = %s, last_retried_at = %s
+UPDATE dead_letter_queue SET resolved = %s, resolved_at = %s, retry_count = %s, last_retried_at = %s,
+       sync_job_id = %s
 WHERE id = %s
+"""
+UNRESOLVED_BY_VENDOR = """
+SELECT vendor_id, count(*) AS count, min(created_at) AS oldest_at FROM dead_letter_queue
+WHERE NOT resolved
+GROUP BY vendor_id
+ORDER BY vendor_id
 """
 RESOLVE_LETTERS_OF_JOB = """
 UPDATE dead_letter_queue SET resolved = true, resolved_at = %s WHERE sync_job_id = %s AND NOT resolved
@@ -86,8 +95,14 @@ class PgDeadLetterRepository:
     async def save(self, letter: DeadLetter) -> None:
         await self.conn.execute(
             SAVE_LETTER,
-            (letter.resolved, letter.resolved_at, letter.retry_count, letter.last_retried_at, letter.id),
+            (
+                letter.resolved, letter.resolved_at, letter.retry_count, letter.last_retried_at,
+                letter.sync_job_id, letter.id,
+            ),
         )
+
+    async def unresolved_by_vendor(self) -> list[DeadLetterBacklog]:
+        return await fetch_all(self.conn, BACKLOG_ROW, UNRESOLVED_BY_VENDOR)
 
     async def resolve_for_job(self, job_id: SyncJobId, now: datetime) -> int:
         cur = await self.conn.execute(RESOLVE_LETTERS_OF_JOB, (now, job_id))

@@ -6,6 +6,7 @@ matches the row owns the delivery, so a duplicate RQ job does nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +68,19 @@ ORDER BY created_at DESC, id
 LIMIT %(limit)s OFFSET %(offset)s
 """).format(_JOB, sql.SQL(_LIST_WHERE)))
 COUNT_JOBS = "SELECT count(*) FROM sync_jobs" + _LIST_WHERE
+# Unfinished jobs placed, or last retried from a dead letter, before %(before)s; a processing job only once
+# its claim expired (a worker holding it is still at work). SKIP LOCKED: a job a worker or callback holds
+# right now is left for the next run rather than waited for.
+SELECT_OVERDUE_UNFINISHED = render(sql.SQL("""
+SELECT {} FROM sync_jobs j
+WHERE (j.status IN ('pending', 'sent') OR (j.status = 'processing' AND j.claimed_until < %(now)s))
+  AND j.created_at < %(before)s
+  AND coalesce((SELECT max(d.last_retried_at) FROM dead_letter_queue d WHERE d.sync_job_id = j.id),
+               j.created_at) < %(before)s
+ORDER BY j.created_at
+LIMIT %(limit)s
+FOR UPDATE OF j SKIP LOCKED
+""").format(columns(SyncJob, table="j")))
 
 
 class PgSyncJobRepository:
@@ -126,6 +140,10 @@ class PgSyncJobRepository:
     async def id_for_order(self, order_id: OrderId) -> SyncJobId | None:
         row = await fetch_one(self.conn, tuple_row, SELECT_JOB_ID_FOR_ORDER, (order_id,))
         return SyncJobId(row[0]) if row else None
+
+    async def overdue_unfinished(self, before: datetime, now: datetime, limit: int) -> Sequence[SyncJob]:
+        params = {"before": before, "now": now, "limit": limit}
+        return await fetch_all(self.conn, JOB_ROW, SELECT_OVERDUE_UNFINISHED, params)
 
 
 class PgSyncJobClaims:

@@ -122,3 +122,12 @@ class SyncJobFilter:
     vendor_id: VendorId | None = None
     status: SyncJobStatus | None = None
 
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterBacklog:
+    """One vendor's unresolved dead letters: how many, and since when (the DLQ alert check)."""
+
+    vendor_id: VendorId
+    count: int
+    oldest_at: datetime

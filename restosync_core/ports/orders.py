@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from restosync_core.model.delivery import SyncJobFilter
+from restosync_core.model.delivery import DeadLetterBacklog, SyncJobFilter
 from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId, VendorId
 from restosync_core.model.orders import DeadLetter, Order, OrderStatus, SyncJob
 from restosync_core.model.pagination import Page, PageRequest
@@ -60,6 +61,12 @@ class SyncJobRepository(Protocol):
         """The id of the job that delivers the order (its first, should there ever be more)."""
         ...
 
+    async def overdue_unfinished(self, before: datetime, now: datetime, limit: int) -> Sequence[SyncJob]:
+        """At most ``limit`` unfinished jobs placed (or last retried from a dead letter) before ``before``,
+        oldest first, locked until the transaction ends; rows locked elsewhere, and ``processing``
+        jobs whose claim is still live at ``now``, are left out."""
+        ...
+
 
 class SyncJobClaims(Protocol):
     """The two writes a worker makes around an agent call, each one atomic statement on its own
@@ -85,7 +92,12 @@ class DeadLetterRepository(Protocol):
         ...
 
     async def save(self, letter: DeadLetter) -> None:
-        """Write ``resolved``, ``resolved_at``, ``retry_count`` and the last retry time."""
+        """Write ``resolved``, ``resolved_at``, ``retry_count``, the last retry time and ``sync_job_id``
+        (a retry that rebuilt the job links the letter to it again)."""
+        ...
+
+    async def unresolved_by_vendor(self) -> list[DeadLetterBacklog]:
+        """Per vendor with unresolved letters: how many, and the oldest one's ``created_at``; by vendor."""
         ...
 
     async def resolve_for_job(self, job_id: SyncJobId, now: datetime) -> int:

@@ -1,4 +1,4 @@
-"""The periodic agent health check: record status transitions, alert once per agent going offline."""
+"""The periodic agent health check: record status transitions, alert once per agent going offline (grouped)."""
 
 from __future__ import annotations
 
@@ -55,25 +55,30 @@ class CheckAgentHealth:
                     for t in recorded
                 ]
             )
-        sent = 0
         for t in recorded:
             log.info("agent of vendor %s went from %s to %s", t.vendor_id, t.from_status, t.to_status)
-            if t.went_offline:
-                sent += await self._alert(t)
+        sent = await self._alert([t for t in recorded if t.went_offline])
         return HealthCheckReport(checked=len(agents), transitions=recorded, alerts_sent=sent)
 
-    async def _alert(self, t: StatusTransition) -> int:
-        silent_for = int((t.at - t.last_seen_at).total_seconds())
-        alert = Alert(
-            type=AlertType.AGENT_OFFLINE,
-            message=f"The agent of vendor {t.vendor_id} is offline: no heartbeat for {silent_for} s.",
-            at=t.at,
-            vendor_id=t.vendor_id,
-            details={"lastSeenAt": t.last_seen_at.isoformat(), "previousStatus": t.from_status.value},
-        )
-        try:
-            await self._alerts.send(alert)
-        except Exception:  # an alert channel down must not fail the health check
-            log.exception("could not send the agent_offline alert for vendor %s", t.vendor_id)
+    async def _alert(self, offline: list[StatusTransition]) -> int:
+        """One alert per agent gone offline, raised together (the alert service groups them)."""
+        if not offline:
             return 0
-        return 1
+        alerts = [
+            Alert(
+                type=AlertType.AGENT_OFFLINE,
+                message=f"The agent of vendor {t.vendor_id} is offline: no heartbeat for "
+                f"{int((t.at - t.last_seen_at).total_seconds())} s.",
+                at=t.at,
+                vendor_id=t.vendor_id,
+                since=t.last_seen_at,
+                details={"lastSeenAt": t.last_seen_at.isoformat(), "previousStatus": t.from_status.value},
+            )
+            for t in offline
+        ]
+        try:
+            await self._alerts.send_many(alerts)
+        except Exception:  # an alert channel down must not fail the health check
+            log.exception("could not send the agent_offline alert(s) for %d agent(s)", len(alerts))
+            return 0
+        return len(alerts)

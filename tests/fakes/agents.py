@@ -175,6 +175,11 @@ class FakeAlertSink:
             raise ConnectionError("alert channel down")
         self.sent.append(alert)
 
+    async def send_many(self, alerts: Sequence[Alert]) -> None:
+        if self.failing:
+            raise ConnectionError("alert channel down")
+        self.sent.extend(alerts)
+
 
 class FakeRateLimiter:
     """Counts per (name, key) without time; ``reset()`` opens every window again."""

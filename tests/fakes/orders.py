@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from restosync_core.errors import AgentUnavailable, CircuitOpen, Conflict, DependencyUnavailable, agent_answered
-from restosync_core.model.delivery import BreakerKey, BreakerStatus, SyncJobFilter
+from restosync_core.model.delivery import BreakerKey, BreakerStatus, DeadLetterBacklog, SyncJobFilter
 from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId, VendorId
 from restosync_core.model.orders import DeadLetter, Order, OrderStatus, SyncJob, SyncJobStatus
 from restosync_core.model.pagination import Page, PageRequest
@@ -55,6 +55,7 @@ class FakeOrderRepository:
 
 class FakeSyncJobRepository:
     def __init__(self, db: Any) -> None:
+        self.db = db
         self.rows: dict[SyncJobId, SyncJob] = db.table("sync_jobs")
 
     async def add(self, job: SyncJob) -> None:
@@ -123,6 +124,24 @@ class FakeSyncJobRepository:
         mine = sorted((j for j in self.rows.values() if j.order_id == order_id), key=lambda j: (j.created_at, j.id))
         return mine[0].id if mine else None
 
+    async def overdue_unfinished(self, before: datetime, now: datetime, limit: int) -> Sequence[SyncJob]:
+        retried: dict[SyncJobId, datetime] = {}
+        for d in self.db.table("dead_letters").values():
+            if d.sync_job_id is not None and d.last_retried_at is not None:
+                retried[d.sync_job_id] = max(retried.get(d.sync_job_id, d.last_retried_at), d.last_retried_at)
+        overdue = [
+            j
+            for j in self.rows.values()
+            if (
+                j.status in (SyncJobStatus.PENDING, SyncJobStatus.SENT)
+                or (j.status is SyncJobStatus.PROCESSING and j.claimed_until is not None and j.claimed_until < now)
+            )
+            and j.created_at < before
+            and retried.get(j.id, j.created_at) < before
+        ]
+        overdue.sort(key=lambda j: j.created_at)
+        return overdue[:limit]
+
 
 class FakeSyncJobClaims:
     """The single-statement claim and outcome writes, straight on the fake tables."""
@@ -178,8 +197,18 @@ class FakeDeadLetterRepository:
         current = self.rows[letter.id]
         self.rows[letter.id] = replace(  # as the real one: only the resolution and the retries change
             current, resolved=letter.resolved, resolved_at=letter.resolved_at, retry_count=letter.retry_count,
-            last_retried_at=letter.last_retried_at,
+            last_retried_at=letter.last_retried_at, sync_job_id=letter.sync_job_id,
         )
+
+    async def unresolved_by_vendor(self) -> list[DeadLetterBacklog]:
+        per_vendor: dict[VendorId, list[DeadLetter]] = {}
+        for d in self.rows.values():
+            if not d.resolved:
+                per_vendor.setdefault(d.vendor_id, []).append(d)
+        return [
+            DeadLetterBacklog(vendor, len(letters), min(d.created_at for d in letters))
+            for vendor, letters in sorted(per_vendor.items())
+        ]
 
     async def resolve_for_job(self, job_id: SyncJobId, now: datetime) -> int:
         hits = [d for d in self.rows.values() if d.sync_job_id == job_id and not d.resolved]

@@ -8,6 +8,7 @@ from restosync_adapters.bootstrap import Services, bootstrap
 from restosync_adapters.settings import Settings
 from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
 from tests.fakes.agents import FakeAlertSink, FakeRateLimiter, FakeTokenCache, FakeTokenHasher
+from tests.fakes.maintenance import FakeAlertThrottle, FakeRetentionStore, FakeTaskRuns
 from tests.fakes.mappings import FakeMappingInvalidation, FakeMappingLookup
 from tests.fakes.orders import (
     FakeAgentClient,
@@ -45,5 +46,8 @@ def unit_services(db: FakeDatabase, clock: FakeClock, settings: Settings = UNIT_
         "agent_client": FakeAgentClient(),
         "agent_directory": FakeAgentDirectory({}),
         "sync_job_claims": FakeSyncJobClaims(db),
+        "alert_throttle": FakeAlertThrottle(clock),
+        "retention": FakeRetentionStore(db),
+        "task_runs": FakeTaskRuns(db),
     }
     return bootstrap(settings, **{**fakes, **overrides})
