@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: install lock run test test-fast lint bench bench-agents bench-ingest bench-orders migrate clean
+.PHONY: install lock run test test-fast lint bench bench-agents bench-ingest bench-orders migrate wheel image clean
 
 # Create the virtualenv and install the project with its dev tools at the versions of requirements.lock
 # (again whenever pyproject.toml or the lock changes). No build isolation: the build backend comes from
@@ -54,10 +54,22 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
+# Python (ruff, mypy, import contracts), then the Dockerfile (hadolint), the CI workflow (actionlint and its
+# schema) and the compose file (its schema; and `docker compose config` where the compose plugin exists).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
+	@if [ -x $(BIN)/actionlint ]; then echo "$(BIN)/actionlint"; $(BIN)/actionlint; \
+	  else echo "lint: SKIPPED actionlint: not installed here (its wheel is Linux x86-64 only); the workflow is checked against its schema only"; fi
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	@if docker compose version >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && cp docker-compose.yml $$tmp/ && cp .env.example $$tmp/.env && \
+	  echo "docker compose config" && RESTOSYNC_TAG=lint POSTGRES_PASSWORD=lint docker compose -f $$tmp/docker-compose.yml config --quiet; \
+	  status=$$?; rm -rf $$tmp; exit $$status; \
+	  else echo "lint: SKIPPED docker compose config: no compose plugin here; docker-compose.yml checked against the compose schema only"; fi
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
@@ -65,5 +77,14 @@ bench: $(STAMP)
 bench-agents bench-ingest bench-orders: $(STAMP)
 	$(BIN)/python -m bench $(@:bench-%=%)
 
+# The wheel (dist/restosync-*.whl): what the image installs; `pip install` it anywhere for a `restosync` command.
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
+
+# The image, tagged with the commit (needs a Docker engine; CI builds and pushes it).
+COMMIT = $(shell git rev-parse HEAD)
+image:
+	docker build --build-arg GIT_COMMIT=$(COMMIT) -t restosync:$(COMMIT) .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage dist build
