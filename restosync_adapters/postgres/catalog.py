@@ -52,18 +52,13 @@ class Upsert:
     arrays_sql: str
     json_sql: str
     json_row: type[msgspec.Struct]
-    compared_sql: str | None
-    """One key column only: the JSON form that first compares with what is stored (``write_changed``)."""
 
 
 def guarded_upsert(table: str, columns: Columns, *, conflict: Sequence[str], returning: Sequence[str]) -> Upsert:
     """Insert ``columns`` of ``table`` for a vendor, or update a stored row only if it is different and not newer.
 
     Parameters: the vendor id, ``last_synced_at``, then the rows (one JSON text,
-    or one binary array per column). The compared form (one conflict column):
-    the rows as JSON, then the vendor id twice and ``last_synced_at``; it
-    answers (key, NULL, NULL) per row written and (key, stored hash, stored
-    ``updatedAt``) per other row that exists, as compared in its snapshot.
+    or one binary array per column).
     """
     names = [name for name, _ in columns]
     r_names = sql.SQL(", ").join(sql.Identifier("r", n) for n in names)
@@ -93,31 +88,10 @@ RETURNING {returning}
         ),
         "returning": sql.SQL(", ").join(sql.Identifier("cur", n) for n in returning),
     }
-    compared = None
-    if len(conflict) == 1:
-        key = sql.Identifier(conflict[0])
-        changed_only = sql.SQL("""r LEFT JOIN seen s ON s.{key} = r.{key}
-WHERE s.{key} IS NULL OR (s.content_hash <> r.content_hash AND s.erp_updated_at <= r.erp_updated_at)""")
-        compared = sql.SQL("""
-WITH r AS (SELECT * FROM {json}),
-seen AS (
-    SELECT t.{key}, t.content_hash, t.erp_updated_at
-    FROM r JOIN {table} t ON t.vendor_id = %b AND t.{key} = r.{key}
-),
-written AS ({insert})
-SELECT w.{key}, NULL::text, NULL::timestamptz FROM written w
-UNION ALL
-SELECT s.{key}, s.content_hash, s.erp_updated_at FROM seen s
-WHERE NOT EXISTS (SELECT FROM written w WHERE w.{key} = s.{key})
-""").format(
-            json=json, key=key, table=parts["table"],
-            insert=template.format(rows=changed_only.format(key=key), **parts),
-        )
     return Upsert(
         render(template.format(rows=arrays, **parts)),
         render(template.format(rows=json, **parts)),
         msgspec.defstruct("Row", [(name, Any) for name in names], gc=False),
-        render(compared) if compared is not None else None,
     )
 
 
@@ -243,20 +217,6 @@ class PgKeyedRepository(Generic[W]):
         table = self._table
         returned = await _write_chunks(self._conn, table.upsert, chunks, (vendor_id, synced_at), table.as_tuples)
         return {row[0] for row in returned}
-
-    async def write_changed(
-        self, vendor_id: VendorId, rows: Sequence[W], synced_at: datetime, /
-    ) -> tuple[set[str], dict[str, StoredVersion]]:
-        upsert = self._table.upsert
-        assert upsert.compared_sql is not None  # keyed tables have one key column
-        json_rows = _json_rows(upsert, self._table.as_tuples(rows))
-        with map_db_errors():
-            answered = await fetch_all(
-                self._conn, tuple_row, upsert.compared_sql, (json_rows, vendor_id, vendor_id, synced_at)
-            )
-        written = {key for key, content_hash, _ in answered if content_hash is None}
-        seen = {key: StoredVersion(h, at) for key, h, at in answered if h is not None}
-        return written, seen
 
 
 # ---------------------------------------------------------------- stock

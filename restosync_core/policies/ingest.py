@@ -71,8 +71,6 @@ class IngestPlan(Generic[K, W]):
         self.hashes: list[str | None] = [None] * len(keys)
         self.write_indices: list[int] = []
         """Input positions of the rows handed out for writing, in key order."""
-        self.failed_indices: list[int] = []
-        """Input positions of the rows ``prepare`` failed (unmapped code, unknown item ...)."""
         last = last_occurrences(keys)
         self.order = [i for i, key in enumerate(keys) if last[key] == i]
         """The rows that count (the last of each key), in key order: the order rows are locked in."""
@@ -114,7 +112,6 @@ class IngestPlan(Generic[K, W]):
                 prepared = self.prepare(i, content_hash)
                 if isinstance(prepared, RowReason):
                     reason = prepared
-                    self.failed_indices.append(i)
                 else:
                     batch.append(prepared)
                     self.write_indices.append(i)
@@ -134,41 +131,17 @@ class IngestPlan(Generic[K, W]):
         """How many rows may still be written (an upper bound on the writes ``chunks`` yields)."""
         return len(self.order)
 
-    def to_recheck(
-        self, written: set[K], *, unread: bool, seen: Mapping[K, StoredVersion] | None = None
-    ) -> list[K]:
-        """Keys to read again after writing: the rows the database did not write that ``seen`` (the
-        versions the writing statement compared them with, if it answered them) does not explain, and,
-        when the rows were decided without reading what is stored (``unread``), the rows that failed."""
-        seen = seen or {}
-        keys = [
-            self.keys[i]
-            for i in self.write_indices
-            if self.keys[i] not in written
-            and compare_with_stored(self._hash(i), self.updated_at[i], seen.get(self.keys[i])) is None
-        ]
-        if unread:
-            keys.extend(self.keys[i] for i in self.failed_indices)
-        return keys
+    def to_recheck(self, written: set[K]) -> list[K]:
+        """Keys to read again after writing: the rows the database's guard refused."""
+        return [self.keys[i] for i in self.write_indices if self.keys[i] not in written]
 
-    def settle(
-        self, written: set[K], stored_again: Mapping[K, StoredVersion], *, unread: bool = False
-    ) -> list[RowReason | None]:
-        """The final reasons, given what is stored for the rows not written (``to_recheck``'s keys
-        read again, or the version the writing statement compared a row with).
-
-        A refused row is unchanged or stale. When the rows were decided without
-        reading what is stored, a failed row that turns out unchanged or stale is
-        reported as such, as it would have been had the read come first.
-        """
+    def settle(self, written: set[K], stored_again: Mapping[K, StoredVersion]) -> list[RowReason | None]:
+        """The final reasons, given what is stored now for the keys of ``to_recheck``: a refused row is
+        unchanged or stale."""
         for i in self.write_indices:
             key = self.keys[i]
             if key not in written:
                 self.reasons[i] = classify_refused(self._hash(i), self.updated_at[i], stored_again.get(key))
-        if unread:
-            for i in self.failed_indices:
-                stored = compare_with_stored(self._hash(i), self.updated_at[i], stored_again.get(self.keys[i]))
-                self.reasons[i] = stored or self.reasons[i]
         return self.reasons
 
 

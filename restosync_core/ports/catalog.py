@@ -87,18 +87,6 @@ class ItemRepository(Protocol):
         """
         ...
 
-    async def write_changed(
-        self, vendor_id: VendorId, rows: Sequence[ItemWrite], synced_at: datetime
-    ) -> tuple[set[str], dict[str, StoredVersion]]:
-        """In ONE statement: compare each row (distinct skus, in sku order) with the stored one and write
-        it only if it is new, or differs and is not older; the guard of ``upsert`` still applies.
-
-        Answers the skus written and, for every other sku that exists, the stored
-        version it was compared with (the statement's snapshot). A row equal to
-        or older than the stored one is neither written nor locked.
-        """
-        ...
-
 
 class WarehouseRepository(Protocol):
     async def stored_versions(
@@ -111,12 +99,6 @@ class WarehouseRepository(Protocol):
         self, vendor_id: VendorId, chunks: Iterable[Sequence[WarehouseWrite]], synced_at: datetime
     ) -> set[str]:
         """As ``ItemRepository.upsert``, keyed by ERP warehouse code."""
-        ...
-
-    async def write_changed(
-        self, vendor_id: VendorId, rows: Sequence[WarehouseWrite], synced_at: datetime
-    ) -> tuple[set[str], dict[str, StoredVersion]]:
-        """As ``ItemRepository.write_changed``, keyed by ERP warehouse code."""
         ...
 
 

@@ -32,14 +32,11 @@ class IngestItems:
         vendor_id: VendorId,
         items: Sequence[Item],
         *,
-        expect_changes: bool = False,
         named_vendor: str | None = None,
     ) -> IngestReport:
         """Write what changed; answer one reason (or None: written) per input row, in input order.
 
         ``vendor_id`` is the authenticated vendor; ``named_vendor`` the one the push names (403 if other).
-        ``expect_changes``: the rows are what the ERP changed (an incremental push), see
-        ``ingest_pipeline.decide_unread``.
         """
         ensure_acts_for(vendor_id, named_vendor, what="the body")
         if not items:
@@ -70,7 +67,6 @@ class IngestItems:
                 vendor_id,
                 plan,
                 synced_at=self.clock.now(),
-                expect_changes=expect_changes,
                 chunk_size=self.chunk_size,
             )
         return IngestReport(reasons)

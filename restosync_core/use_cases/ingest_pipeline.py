@@ -1,14 +1,19 @@
-"""The part every ingest use case shares: write a plan in chunks inside one transaction.
+"""The part every ingest use case shares: read what is stored, then write what changed, in chunks.
 
-The stored versions are read while the rows are hashed. Chunks go to the
-repository in key order, one set-based statement each, in
-the caller's unit of work: a request's writes commit together or not at all.
-A request with more candidate rows than one chunk hands its chunks over
-lazily, so the adapter can pipeline them: the database writes chunk n while
-chunk n+1 is hashed and decided here. Rows the statements' guard refused (a
-concurrent push stored the same or a newer row between our read and our
-write) are read again; the guard left them locked by this transaction, so
-what is read is what stays.
+Incremental and batch pushes take the same path. The stored versions of the
+request's keys are read while its rows are hashed; unchanged and stale rows
+are decided here and never sent to the database again, so an unchanged
+re-push costs one read and locks nothing. What changed goes to the repository
+in key order, one set-based statement per chunk, in the caller's unit of
+work: a request's writes commit together or not at all. When they fit one
+chunk (one statement, atomic by itself) the unit of work runs in autocommit,
+without the ``BEGIN``/``COMMIT`` round trips (``writes_in_one_statement``). A
+request with more rows than one chunk hands its chunks over lazily, so the
+adapter can pipeline them: the database writes chunk n while chunk n+1 is
+hashed and decided here. Rows the statements' guard refused (a concurrent
+push stored the same or a newer row between our read and our write) are read
+again to name their reasons. Why read first, measured against comparing in
+the writing statement: docs/decisions/0007-read-first-for-every-push.md.
 """
 
 from __future__ import annotations
@@ -78,48 +83,9 @@ async def write_plan(
         written = await upsert(chunks)
         if next(iter(chunks), None) is not None:
             raise RuntimeError("the repository left chunks unwritten")
-    recheck = plan.to_recheck(written, unread=False)
+    recheck = plan.to_recheck(written)
     stored_again = await reread(recheck) if recheck else {}
     return plan.settle(written, stored_again)
-
-
-async def write_compared(
-    plan: IngestPlan[K, W],
-    *,
-    write_changed: Callable[[Sequence[W]], Awaitable[tuple[set[K], dict[K, StoredVersion]]]],
-    reread: Callable[[Sequence[K]], Awaitable[dict[K, StoredVersion]]],
-    chunk_size: int,
-) -> list[RowReason | None]:
-    """Offer every row that counts to ONE statement that compares and writes; every row's reason.
-
-    The statement answers the keys it wrote and, for the others, the stored
-    version it compared them with. Read again are only a row that version does
-    not explain (the guard refused it: a concurrent push stored the same or a
-    newer row after the statement's snapshot) and a row that failed (an
-    unmapped code ...: reported unchanged or stale if it is, as a read would have).
-    """
-    chunks = list(plan.chunks(chunk_size, {}))
-    if len(chunks) > 1:
-        raise ValueError("write_compared takes one chunk of writes at most (see decide_unread)")
-    written, seen = await write_changed(chunks[0]) if chunks else (set(), {})
-    recheck = plan.to_recheck(written, unread=True, seen=seen)
-    stored_again = await reread(recheck) if recheck else {}
-    return plan.settle(written, {**seen, **stored_again}, unread=True)
-
-
-def decide_unread(plan: IngestPlan[K, W], *, expect_changes: bool, chunk_size: int) -> bool:
-    """Whether to compare and write in ONE statement (``write_compared``) instead of reading first.
-
-    An incremental push carries rows the ERP changed, so reading them first
-    would mostly confirm they must be written: a round trip per request is
-    saved by sending them to a statement that compares each with what is
-    stored, writes those that changed and answers the stored version of the
-    others (which it compares, never locks). A full (batch) push is mostly
-    unchanged rows, cheaper to read by key than to send whole: it reads first,
-    then writes what changed in pipelined chunks. Either way every row gets
-    the same reason. Measured: docs/decisions/0007-incremental-push-in-one-statement.md.
-    """
-    return expect_changes and writes_in_one_statement(plan, chunk_size)
 
 
 def writes_in_one_statement(plan: IngestPlan[K, W], chunk_size: int) -> bool:
@@ -143,9 +109,6 @@ class KeyedRepository(Protocol[WC]):
 
     async def upsert(self, vendor_id: VendorId, chunks: Iterable[Sequence[WC]], synced_at: datetime, /) -> set[str]: ...
 
-    async def write_changed(
-        self, vendor_id: VendorId, rows: Sequence[WC], synced_at: datetime, /
-    ) -> tuple[set[str], dict[str, StoredVersion]]: ...
 
 
 async def ingest_keyed(
@@ -154,23 +117,15 @@ async def ingest_keyed(
     plan: IngestPlan[str, W],
     *,
     synced_at: datetime,
-    expect_changes: bool,
     chunk_size: int,
 ) -> list[RowReason | None]:
-    """Write ``plan`` in the caller's unit of work: in one comparing statement, or after reading (``decide_unread``)."""
-
-    async def reread(keys: Sequence[str]) -> dict[str, StoredVersion]:
-        return await repository.stored_versions(vendor_id, keys)
-
-    if decide_unread(plan, expect_changes=expect_changes, chunk_size=chunk_size):
-
-        async def write_changed(rows: Sequence[W]) -> tuple[set[str], dict[str, StoredVersion]]:
-            return await repository.write_changed(vendor_id, rows, synced_at)
-
-        return await write_compared(plan, write_changed=write_changed, reread=reread, chunk_size=chunk_size)
+    """Read what is stored for the plan's keys, then write what changed, in the caller's unit of work."""
     stored = await read_while_hashing(plan, repository.stored_versions(vendor_id, plan.distinct_keys()))
 
     async def upsert(chunks: Iterable[Sequence[W]]) -> set[str]:
         return await repository.upsert(vendor_id, chunks, synced_at)
+
+    async def reread(keys: Sequence[str]) -> dict[str, StoredVersion]:
+        return await repository.stored_versions(vendor_id, keys)
 
     return await write_plan(plan, stored, upsert=upsert, reread=reread, chunk_size=chunk_size)

@@ -28,13 +28,11 @@ class IngestWarehouses:
         vendor_id: VendorId,
         warehouses: Sequence[Warehouse],
         *,
-        expect_changes: bool = False,
         named_vendor: str | None = None,
     ) -> IngestReport:
         """Write what changed; answer one reason (or None: written) per input row, in input order.
 
         ``vendor_id`` is the authenticated vendor; ``named_vendor`` the one the push names (403 if other).
-        ``expect_changes``: see ``ingest_pipeline.decide_unread``.
         """
         ensure_acts_for(vendor_id, named_vendor, what="the body")
         if not warehouses:
@@ -52,7 +50,6 @@ class IngestWarehouses:
                 vendor_id,
                 plan,
                 synced_at=self.clock.now(),
-                expect_changes=expect_changes,
                 chunk_size=self.chunk_size,
             )
         return IngestReport(reasons)

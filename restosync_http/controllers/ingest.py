@@ -116,7 +116,7 @@ class IngestController(Controller):
     async def _items(self, request: AnyRequest, data: ItemsPush, *, batch: bool) -> ItemsAnswer:
         _check_rows(len(data.items), _max_rows(batch), "items")
         report = await services_of(request).ingest_items(
-            authenticated_vendor(request), data.to_items(), expect_changes=not batch, named_vendor=data.vendor_id
+            authenticated_vendor(request), data.to_items(), named_vendor=data.vendor_id
         )
         return item_response(data.items, report)
 
@@ -130,7 +130,7 @@ class IngestController(Controller):
     async def _warehouses(self, request: AnyRequest, data: WarehousesPush, *, batch: bool) -> WarehousesAnswer:
         _check_rows(len(data.warehouses), _max_rows(batch), "warehouses")
         report = await services_of(request).ingest_warehouses(
-            authenticated_vendor(request), data.to_warehouses(), expect_changes=not batch, named_vendor=data.vendor_id
+            authenticated_vendor(request), data.to_warehouses(), named_vendor=data.vendor_id
         )
         return warehouse_response(data.warehouses, report)
 

@@ -50,7 +50,7 @@ class CatalogHooks:
     fail_on_chunk: int | None = None
     """Raise ``DependencyUnavailable`` on this upsert call (1-based, counted across tables)."""
     upsert_calls: int = 0
-    """Writing statements (``upsert`` chunks and ``write_changed`` calls)."""
+    """Writing statements (one per ``upsert`` chunk)."""
     chunk_sizes: list[int] = field(default_factory=list)
     reads: int = 0
     """``stored_versions`` / ``targets`` calls: reading statements."""
@@ -114,24 +114,6 @@ class _FakeTable:
         return True
 
 
-    async def _write_changed(
-        self, vendor_id: VendorId, rows: Sequence[Any], key_of: Callable[[Any], str],
-        updated_at_of: Callable[[Any], datetime], synced_at: datetime,
-    ) -> tuple[set[str], dict[str, StoredVersion]]:
-        """One comparing statement: its snapshot is taken first; ``before_upsert`` acts after it, before
-        the rows are locked (a concurrent push committing meanwhile), then the guard decides."""
-        seen = self._versions(vendor_id, [key_of(w) for w in rows])
-        await self._start_upsert(rows)
-        written = set()
-        for w in rows:
-            key, updated_at = key_of(w), updated_at_of(w)
-            was = seen.get(key)
-            changed = was is None or (was.content_hash != w.content_hash and was.updated_at <= updated_at)
-            if changed and self._put(vendor_id, key, w, w.content_hash, updated_at, synced_at):
-                written.add(key)
-        return written, {key: version for key, version in seen.items() if key not in written}
-
-
 class FakeItemRepository(_FakeTable):
     name = ITEMS
 
@@ -149,12 +131,6 @@ class FakeItemRepository(_FakeTable):
                 if self._put(vendor_id, w.item.sku, w, w.content_hash, w.item.updated_at, synced_at)
             }
         return written
-
-
-    async def write_changed(
-        self, vendor_id: VendorId, rows: Sequence[ItemWrite], synced_at: datetime
-    ) -> tuple[set[str], dict[str, StoredVersion]]:
-        return await self._write_changed(vendor_id, rows, lambda w: w.item.sku, lambda w: w.item.updated_at, synced_at)
 
 
 class FakeWarehouseRepository(_FakeTable):
@@ -177,13 +153,6 @@ class FakeWarehouseRepository(_FakeTable):
                              synced_at)
             }
         return written
-
-    async def write_changed(
-        self, vendor_id: VendorId, rows: Sequence[WarehouseWrite], synced_at: datetime
-    ) -> tuple[set[str], dict[str, StoredVersion]]:
-        return await self._write_changed(
-            vendor_id, rows, lambda w: w.warehouse.warehouse_id, lambda w: w.warehouse.updated_at, synced_at
-        )
 
 
 class FakeStockRepository(_FakeTable):

@@ -120,14 +120,7 @@ def test_hashing_ahead_goes_in_key_order_can_stop_anywhere_and_never_hashes_a_ro
 def test_rows_refused_by_the_database_are_settled_against_what_is_stored_now() -> None:
     plan = _plan(["a", "b", "c"], ["h1", "h2", "h3"], [at(1)] * 3, {})
     list(plan.chunks(10, {}))
-    assert plan.to_recheck({"b"}, unread=False) == ["a", "c"]
+    assert plan.to_recheck({"b"}) == ["a", "c"]
     reasons = plan.settle({"b"}, {"a": StoredVersion("h1", at(0)), "c": StoredVersion("other", at(3))})
     assert reasons == [RowReason.UNCHANGED, None, RowReason.STALE]
 
-
-def test_without_a_read_first_failed_rows_are_rechecked_and_unchanged_or_stale_wins() -> None:
-    plan = _plan(["a", "b", "c"], ["h1", "h2", "h3"], [at(1)] * 3, {}, failing=frozenset({0, 2}))
-    assert list(plan.chunks(10, {})) == [["write-1"]]
-    assert plan.to_recheck({"b"}, unread=True) == ["a", "c"]
-    reasons = plan.settle({"b"}, {"a": StoredVersion("h1", at(0))}, unread=True)
-    assert reasons == [RowReason.UNCHANGED, None, RowReason.UNMAPPED_UNIT]
