@@ -88,7 +88,9 @@ class SlackNotifier:
             self._queue.put_nowait(message)
         except queue.Full:
             self.dropped += 1
-            log.warning("the Slack queue is full; dropped a %s alert (%d dropped so far)", message.type, self.dropped)
+            log.warning(
+                "the Slack queue is full; dropped an alert of type %s (%d dropped so far)", message.type, self.dropped
+            )
 
     def close(self, timeout: float = 2.0) -> None:
         """Stop the thread after what is queued, waiting ``timeout`` seconds at most (it is a daemon)."""
@@ -118,7 +120,7 @@ class SlackNotifier:
         except httpx.HTTPError as exc:
             self.failed += 1
             log.warning(
-                "could not post a %s alert to Slack (%s); %d failed so far",
+                "could not post an alert of type %s to Slack (%s); %d failed so far",
                 message.type,
                 type(exc).__name__,
                 self.failed,
@@ -129,5 +131,8 @@ class SlackNotifier:
         else:
             self.failed += 1
             log.warning(
-                "Slack answered %d to a %s alert; %d failed so far", response.status_code, message.type, self.failed
+                "Slack answered %d to an alert of type %s; %d failed so far",
+                response.status_code,
+                message.type,
+                self.failed,
             )
