@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from restosync_adapters.settings import Settings
+from restosync_worker.cron import CRON_ENTRIES
 from tests.e2e.conftest import free_port, wait_until
 from tests.fake_agent import FakeAgent
 from tests.integration.agent_helpers import agent_token
@@ -190,8 +191,9 @@ def test_the_scheduler_registers_its_cron_entries_once_and_stops_on_sigterm(sett
     for _ in range(2):  # a restart registers the same entries, not new ones
         client.delete(job_key)
         proc = _spawn(["-m", "restosync_worker.scheduler", "--interval", "1"], env)
-        wait_until(lambda: client.exists(job_key) and client.zcard(key) >= 2, 30, "the cron entries")
+        wait_until(lambda: client.exists(job_key) and client.zcard(key) >= len(CRON_ENTRIES), 30, "the cron entries")
         assert _stop(proc) == 0, _output(proc)
     ids = sorted(m.decode() for m in client.zrange(key, 0, -1))
-    assert ids == [f"{settings.redis_prefix}-cron-check-agent-health", f"{settings.redis_prefix}-cron-sweep-sync-jobs"]
+    assert ids == sorted(f"{settings.redis_prefix}-cron-{e.name}" for e in CRON_ENTRIES)
+    assert len(ids) == 7, "REQ-10's six tasks and the sweeper"
     client.close()
