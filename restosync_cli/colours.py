@@ -111,7 +111,11 @@ class LocalColours:
 
 
 def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (reaping it first if it is a child of ours that ended)."""
+    """Whether ``pid`` is a running restosync process (reaping it first if it is a child of ours that ended).
+
+    A pid recorded before a reboot may belong to anything now: only a process whose command
+    line names restosync counts, so nothing else is ever signalled.
+    """
     if pid <= 0:
         return False
     with contextlib.suppress(ChildProcessError):
@@ -119,9 +123,10 @@ def alive(pid: int) -> bool:
             return False
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, IndexError):
         return False
-    return state != "Z"
+    return state != "Z" and b"restosync" in command
 
 
 def terminate_group(pid: int, grace: float) -> None:
