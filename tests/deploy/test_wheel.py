@@ -102,11 +102,10 @@ def test_restosync_from_the_installed_wheel_uses_the_wheel_not_the_source_tree(i
         assert Path(path).is_relative_to(installed.parent), answer
     usage = subprocess.run([str(installed / "restosync"), "--help"], capture_output=True, text=True, cwd=installed)
     assert usage.returncode == 0
-    for command in ("migrate", "api", "worker", "scheduler", "run", "deploy", "rollback"):
-        assert command in usage.stdout
+    assert "{migrate,api,worker,scheduler,run,deploy,rollback}" in usage.stdout
 
 
-def test_installed_restosync_migrates_a_new_database_then_serves_health(
+def test_installed_restosync_migrates_a_new_database_works_the_queues_and_serves_health(
     installed: Path, fresh_db: str, settings: Settings
 ) -> None:
     env = process_env(settings, DATABASE_URL=fresh_db)
@@ -116,6 +115,10 @@ def test_installed_restosync_migrates_a_new_database_then_serves_health(
     with psycopg.connect(fresh_db) as conn:
         applied = [r[0] for r in conn.execute("SELECT filename FROM schema_migrations ORDER BY filename")]
     assert applied == sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
+
+    worker = subprocess.run([str(installed / "restosync"), "worker", "--burst"], env=env, cwd=installed,
+                            capture_output=True, text=True, timeout=60)
+    assert worker.returncode == 0 and "all workers stopped" in worker.stderr, worker.stderr[-3000:]
 
     port = free_port()
     api = subprocess.Popen([str(installed / "restosync"), "api", "--port", str(port)], env=env, cwd=installed,
