@@ -19,8 +19,16 @@ On a database and a Redis prefix of its own (both removed at the end), it
    same rows written by the raw statement (plain psycopg in this process,
    ``bench.ingest_data.RAW_UPSERT``) for a vendor prepared the same way;
 5. incremental load from a separate load-generator process
-   (``bench.ingest_load``): 16 keep-alive connections pushing 50 changed items
-   at a time to the bare endpoint, for a fresh vendor and for a new vendor.
+   (``bench.ingest_load``): 16 keep-alive connections, each case 20 s after a
+   2 s warm-up, against its baseline measured just before in the same run: 50
+   new (changed) items per request vs the bare endpoint (for a fresh vendor and
+   for a first-time vendor); the same 50 items every request (unchanged) vs a
+   bare endpoint that only reads their stored hashes, with every row's
+   xmin/xmax compared before and after; 50 items with one in ten changed; 500
+   new items per request vs the bare endpoint with 500 rows. Per case: req/s,
+   items/s, p50/p99, the API's and PostgreSQL's CPU per request (/proc) and
+   the Redis round trips per request (MONITOR, on a one-connection sample run
+   after the timed one).
 
 It prints every goal with the figure, the same-run baseline and MET / NOT MET,
 and answers (``run()``) whether all were met. Knobs: BENCH_INGEST_REPS (7),
@@ -42,6 +50,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -178,20 +187,72 @@ def _stop_api(api: Api) -> None:
         api.process.wait()
 
 
-def _load(api: Api, path: str, vendor: str, prefix: str, seconds: float, first_version: int) -> dict[str, Any]:
+def _postgres_cpu_seconds() -> float:
+    """User + system CPU every PostgreSQL process on this machine has used so far (backends and helpers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] == "postgres":
+            fields = text[text.rindex(")") + 1 :].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _load(api: Api, path: str, vendor: str, prefix: str, seconds: float, first_version: int, *,
+          change: str = "all", rows: int = INCREMENTAL, connections: int = CONNECTIONS,
+          warmup: float = WARMUP_SECONDS) -> dict[str, Any]:
     plan = {
         "host": "127.0.0.1", "port": api.port, "path": path, "headers": [api.headers(vendor)],
-        "connections": CONNECTIONS, "seconds": seconds, "warmup_seconds": WARMUP_SECONDS,
-        "rows_per_request": INCREMENTAL, "rows_per_connection": ROWS_PER_CONNECTION, "prefix": prefix,
-        "first_version": first_version,
+        "connections": connections, "seconds": seconds, "warmup_seconds": warmup,
+        "rows_per_request": rows, "rows_per_connection": max(rows, ROWS_PER_CONNECTION), "prefix": prefix,
+        "first_version": first_version, "change": change,
     }
-    cpu = api.cpu_seconds()
+    cpu, pg_cpu = api.cpu_seconds(), _postgres_cpu_seconds()
     done = subprocess.run([sys.executable, "-m", "bench.ingest_load"], cwd=ROOT, input=json.dumps(plan).encode(),
                           capture_output=True, check=True, timeout=seconds + 120)
     result: dict[str, Any] = json.loads(done.stdout)
-    total = result["requests"] * (seconds + WARMUP_SECONDS) / seconds  # the warm-up's requests used CPU too
-    result["api_cpu_ms"] = (api.cpu_seconds() - cpu) * 1000 / total if total else float("nan")
+    sent = result["sent"]  # the warm-up's requests and those cut by the window used CPU too
+    result["api_cpu_ms"] = (api.cpu_seconds() - cpu) * 1000 / sent if sent else float("nan")
+    result["pg_cpu_ms"] = (_postgres_cpu_seconds() - pg_cpu) * 1000 / sent if sent else float("nan")
+    result["rows"] = rows
     return result
+
+
+def _redis_round_trips(api: Api, path: str, vendor: str, prefix: str, *, change: str, rows: int) -> float:
+    """Commands the API sends to Redis per request (a script's own commands excluded), from MONITOR.
+
+    Measured on a short one-connection run of its own, after the timed one, so
+    that MONITOR costs nothing there. Each command is one round trip: the
+    request path sends no pipelines.
+    """
+    marker = f"{prefix}:monitor-end:{uuid.uuid4().hex}"
+    commands = 0
+    ready = threading.Event()
+    client = redis.Redis.from_url(REDIS_URL)
+
+    def watch() -> None:
+        nonlocal commands
+        with client.monitor() as monitor:
+            ready.set()
+            for command in monitor.listen():
+                text = command["command"]
+                if marker in text:
+                    return
+                if command.get("client_type") != "lua" and prefix in text:
+                    commands += 1
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    ready.wait(5)
+    time.sleep(0.2)
+    result = _load(api, path, vendor, "INC", 1.0, 1_000_000, change=change, rows=rows, connections=1, warmup=0.2)
+    redis.Redis.from_url(REDIS_URL).get(marker)
+    watcher.join(timeout=10)
+    client.close()
+    return commands / result["sent"] if result["sent"] else float("nan")
 
 
 # ---------------------------------------------------------------- the database side
@@ -296,32 +357,86 @@ def _expect(answer: dict[str, Any], *, processed: int = 0, skipped: int = 0) -> 
         raise RuntimeError(f"unexpected push outcome {got}, wanted {(processed, skipped, 0)}")
 
 
-def _incremental(api: Api, db: Db, goals: list[Goal]) -> None:
+INCREMENTAL_VENDORS = ["inc-fresh", "inc-new", "inc-same", "inc-tenth", "inc-500"]
+"""Agents of the incremental cases."""
+
+
+def _row_versions(db: Db, vendor: str) -> dict[str, tuple[str, str]]:
+    """(xmin, xmax) per row of ``vendor``: a write changes xmin, a row lock sets xmax."""
+    rows = db.conn.execute(
+        "SELECT sku, xmin::text, xmax::text FROM items WHERE vendor_id = %s", (vendor,)
+    ).fetchall()
+    return {sku: (xmin, xmax) for sku, xmin, xmax in rows}
+
+
+def _print_load(name: str, r: dict[str, Any]) -> None:
+    print(f"  {name:34}: {r['rps']:7.1f} req/s {r['rps'] * r['rows']:9,.0f} items/s  "
+          f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  API CPU {r['api_cpu_ms']:.2f} ms/req  "
+          f"PostgreSQL CPU {r['pg_cpu_ms']:.2f} ms/req  Redis {r.get('redis_rt', float('nan')):.2f} round trips/req"
+          f"  errors {r['errors']}" + (f"  e.g. {r['sample_error']}" if r.get("sample_error") else ""))
+
+
+def _incremental(api: Api, db: Db, prefix: str, goals: list[Goal]) -> None:
+    """The incremental goals (issue 16), each against a baseline measured just before it in this run."""
     rows = CONNECTIONS * ROWS_PER_CONNECTION
-    for vendor in ("inc-fresh", "inc-bare"):
-        db.raw_upsert(vendor, item_rows("INC", rows))
+    for vendor in ("inc-bare", *INCREMENTAL_VENDORS):
+        if vendor != "inc-new":
+            db.raw_upsert(vendor, item_rows("INC", rows))
     db.analyze()
     db.raw_upsert("inc-new", item_rows("INC", rows))  # pushed, never analysed: no statistics
+    ours = "/api/sync/items"
 
-    bare = _load(api, "/bench/raw/items", "inc-bare", "INC", BASELINE_SECONDS, 0)
-    fresh = _load(api, "/api/sync/items", "inc-fresh", "INC", SECONDS, 0)
-    new = _load(api, "/api/sync/items", "inc-new", "INC", BASELINE_SECONDS, 0)
-    for name, r in (("bare endpoint", bare), ("fresh vendor", fresh), ("first-time vendor", new)):
-        print(f"  incremental {name:17}: {r['rps']:7.1f} req/s {r['rps'] * INCREMENTAL:9,.0f} items/s  "
-              f"p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
-              f"API CPU {r['api_cpu_ms']:.2f} ms/req  errors {r['errors']}"
-              + (f"  e.g. {r['sample_error']}" if r.get("sample_error") else ""))
-    ok = fresh["errors"] == 0 and new["errors"] == 0
-    goals.append(Goal(f"50-item pushes, {CONNECTIONS} connections, {SECONDS:g} s: req/s", ">= 0.7x bare endpoint",
-                      f"{fresh['rps']:.0f} req/s = {fresh['rps'] / bare['rps']:.2f}x",
-                      f"bare {bare['rps']:.0f} req/s", ok and fresh["rps"] >= 0.7 * bare["rps"]))
-    goals.append(Goal("50-item pushes: items/s", ">= 25,000 items/s", f"{fresh['rps'] * INCREMENTAL:,.0f} items/s",
-                      f"bare {bare['rps'] * INCREMENTAL:,.0f} items/s", ok and fresh["rps"] * INCREMENTAL >= 25_000))
-    goals.append(Goal("50-item pushes: p99 latency", "< 100 ms", f"{fresh['p99_ms']:.1f} ms",
-                      f"bare {bare['p99_ms']:.1f} ms", ok and fresh["p99_ms"] < 100))
-    goals.append(Goal("first-time vendor: 50-item pushes", "req/s >= fresh / 1.2",
-                      f"{new['rps']:.0f} req/s = {fresh['rps'] / new['rps']:.2f}x slower",
-                      f"fresh vendor {fresh['rps']:.0f} req/s", ok and new["rps"] * 1.2 >= fresh["rps"]))
+    def measure(name: str, path: str, vendor: str, *, change: str = "all", n: int = INCREMENTAL,
+                seconds: float = SECONDS) -> dict[str, Any]:
+        if change == "none":  # first push of every block writes it; then the timed run is all unchanged
+            _load(api, path, vendor, "INC", 1.0, 1, change=change, rows=n)
+            before = _row_versions(db, vendor)
+        r = _load(api, path, vendor, "INC", seconds, 1, change=change, rows=n)
+        if change == "none":
+            after = _row_versions(db, vendor)
+            r["touched"] = sum(1 for sku, v in after.items() if before.get(sku) != v)
+        if vendor in api.tokens:
+            r["redis_rt"] = _redis_round_trips(api, path, vendor, prefix, change=change, rows=n)
+        _print_load(name, r)
+        return r
+
+    bare = measure("bare endpoint, 50 rows", "/bench/raw/items", "inc-bare", seconds=BASELINE_SECONDS)
+    new = measure("50 new items", ours, "inc-fresh")
+    first = measure("50 new items, first-time vendor", ours, "inc-new", seconds=BASELINE_SECONDS)
+    bare_read = measure("bare read of 50 keys", "/bench/raw/read-items", "inc-bare", change="none",
+                        seconds=BASELINE_SECONDS)
+    same = measure("the same 50 items (unchanged)", ours, "inc-same", change="none")
+    tenth = measure("50 items, 10 % changed", ours, "inc-tenth", change="tenth")
+    bare500 = measure("bare endpoint, 500 rows", "/bench/raw/items", "inc-bare", n=500, seconds=BASELINE_SECONDS)
+    big = measure("500 new items", ours, "inc-500", n=500)
+    runs = [new, first, same, tenth, big]
+    ok = all(r["errors"] == 0 for r in (bare, bare_read, bare500, *runs))
+
+    def ratio(a: dict[str, Any], b: dict[str, Any]) -> str:
+        return f"{a['rps']:.0f} req/s = {a['rps'] / b['rps']:.2f}x"
+
+    goals.append(Goal(f"50 new items/request ({CONNECTIONS} conn., {SECONDS:g} s)", ">= 0.8x bare endpoint",
+                      ratio(new, bare), f"bare {bare['rps']:.0f} req/s", ok and new["rps"] >= 0.8 * bare["rps"]))
+    goals.append(Goal("50 new items/request: items/s", ">= 30,000 items/s", f"{new['rps'] * INCREMENTAL:,.0f} items/s",
+                      f"bare {bare['rps'] * INCREMENTAL:,.0f} items/s", ok and new["rps"] * INCREMENTAL >= 30_000))
+    goals.append(Goal("50 new items/request: p99 latency", "< 60 ms", f"{new['p99_ms']:.1f} ms",
+                      f"bare {bare['p99_ms']:.1f} ms", ok and new["p99_ms"] < 60))
+    goals.append(Goal("first-time vendor: 50 new items/request", "req/s >= fresh / 1.2",
+                      f"{first['rps']:.0f} req/s = {new['rps'] / first['rps']:.2f}x slower",
+                      f"fresh vendor {new['rps']:.0f} req/s", ok and first["rps"] * 1.2 >= new["rps"]))
+    goals.append(Goal("the same 50 items (unchanged)", ">= 2x the 50-new case", ratio(same, new),
+                      f"50 new {new['rps']:.0f} req/s", ok and same["rps"] >= 2 * new["rps"]))
+    goals.append(Goal("the same 50 items: rows written or locked", "0", f"{same['touched']} of {rows}",
+                      "xmin/xmax of every row, before and after", same["touched"] == 0))
+    goals.append(Goal("the same 50 items vs reading their hashes", ">= 0.8x bare read", ratio(same, bare_read),
+                      f"bare read {bare_read['rps']:.0f} req/s", ok and same["rps"] >= 0.8 * bare_read["rps"]))
+    goals.append(Goal("500 new items/request", ">= 0.85x bare endpoint", ratio(big, bare500),
+                      f"bare {bare500['rps']:.0f} req/s", ok and big["rps"] >= 0.85 * bare500["rps"]))
+    goals.append(Goal("50 items, 10 % changed", ">= 1.5x the 50-new case", ratio(tenth, new),
+                      f"50 new {new['rps']:.0f} req/s", ok and tenth["rps"] >= 1.5 * new["rps"]))
+    most = max(r["redis_rt"] for r in runs)
+    goals.append(Goal("Redis round trips per agent request", "<= 1", f"{most:.2f} at most",
+                      "MONITOR, 1-connection sample per case", most <= 1.0))
 
 
 def _memory(api: Api, goals: list[Goal]) -> None:
@@ -379,7 +494,7 @@ def run() -> bool:
         for v in range(BACKGROUND_VENDORS):
             db.raw_upsert(f"background-{v}", item_rows("BG", BATCH))
         db.analyze()
-        vendors = [f"{k}-{r}" for k in ("fresh", "new") for r in range(REPS)] + ["inc-fresh", "inc-new", "mem-0"]
+        vendors = [f"{k}-{r}" for k in ("fresh", "new") for r in range(REPS)] + [*INCREMENTAL_VENDORS, "mem-0"]
         db.add_mappings(vendors)
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as workdir:
             api = _start_api(url, prefix, Path(workdir))
@@ -396,7 +511,7 @@ def run() -> bool:
             if "batch" in PARTS:
                 _batches(api, db, goals)
             if "incremental" in PARTS:
-                _incremental(api, db, goals)
+                _incremental(api, db, prefix, goals)
             _stop_api(api)
             api = None
     finally:

@@ -7,8 +7,9 @@ Settings.from_env()))``) and registers ``POST /bench/raw/items``: no agent
 auth, no validation, no hashing, no reads, no mapping; it decodes the same
 JSON body and runs the raw ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
 UPDATE`` (``bench.ingest_data.RAW_UPSERT``, parameters from ``bare_params``) on the same table, through the same
-pool, middleware and server. It is the "bare endpoint" the incremental goal
-compares against.
+pool, middleware and server. It is the "bare endpoint" the incremental goals
+compare against. ``POST /bench/raw/read-items`` decodes the same body and only
+reads the stored hashes of its keys: the baseline of an unchanged re-push.
 """
 
 from __future__ import annotations
@@ -61,9 +62,28 @@ async def raw_items(request: Request, state: State, body: bytes) -> dict[str, in
     return {"written": len(rows)}
 
 
+READ_VERSIONS = """
+SELECT t.sku, t.content_hash, t.erp_updated_at
+FROM unnest(%b::text[]) AS k(sku)
+JOIN items t ON t.vendor_id = %b AND t.sku = k.sku
+"""
+
+
+@post("/bench/raw/read-items", status_code=200, include_in_schema=False)
+async def raw_read_items(request: Request, state: State, body: bytes) -> dict[str, int]:  # type: ignore[type-arg]
+    """The baseline of an unchanged re-push: decode the body, read the stored hashes of its keys, no more."""
+    push = _DECODER.decode(body)
+    vendor = request.headers.get("x-vendor-id", "bench-raw")
+    async with state.services.pool.connection() as conn:
+        cur = await conn.execute(READ_VERSIONS, ([i.sku for i in push.items], vendor))
+        rows = await cur.fetchall()
+    return {"read": len(rows)}
+
+
 def app_factory() -> Litestar:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     app = create_app(bootstrap(settings))
     app.register(raw_items)
+    app.register(raw_read_items)
     return app

@@ -5,10 +5,11 @@ costs a few microseconds per request and never becomes what is measured.
 
 The load generator runs as its own process (``python -m bench.ingest_load``,
 its plan as JSON on stdin, its figures as JSON on stdout): ``connections``
-keep-alive connections each push 50-row bodies in a loop for ``seconds`` after
-a warm-up. Connection ``c`` owns its own block of skus and changes every row
-it pushes (new price, newer ``updatedAt``), so every row is really written and
-connections never wait on each other's row locks.
+keep-alive connections each push ``rows_per_request``-row bodies in a loop for
+``seconds`` after a warm-up. Connection ``c`` owns its own blocks of skus, so
+connections never wait on each other's row locks; ``change`` says how many of
+the rows it pushes are newer than what it pushed before (new price, newer
+``updatedAt``): all of them, none, or one in ten.
 """
 
 from __future__ import annotations
@@ -81,31 +82,48 @@ def _row_templates(prefix: str, start: int, count: int) -> list[str]:
     return rows
 
 
+def _price_and_stamp(version: int, index: int) -> tuple[str, str]:
+    return f"{version % 100000}.{index % 100:02d}", (T0 + timedelta(seconds=version)).isoformat()
+
+
 async def _connection(plan: dict[str, Any], index: int, stop: dict[str, float], out: dict[str, Any]) -> None:
+    """Push ``plan["rows_per_request"]`` rows per request, cycling through this connection's blocks.
+
+    ``plan["change"]``: "all" (every row newer in every request), "none" (every
+    block is pushed with the same content every time: after its first push,
+    unchanged) or "tenth" (in each push of a block, one row in ten is newer).
+    """
     per_request = plan["rows_per_request"]
     block_rows = plan["rows_per_connection"]
+    change = plan.get("change", "all")
     blocks = [
         _row_templates(plan["prefix"], index * block_rows + b * per_request, per_request)
         for b in range(block_rows // per_request)
     ]
+    versions = [[plan["first_version"]] * per_request for _ in blocks]
     headers = plan["headers"][index % len(plan["headers"])]
     reader, writer = await asyncio.open_connection(plan["host"], plan["port"])
     sock = writer.get_extra_info("socket")
     if sock is not None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    version = plan["first_version"]
     sent = 0
     try:
         while True:
             now = time.perf_counter()
             if now >= stop["end"]:
                 return
-            version += 1
-            stamp = (T0 + timedelta(seconds=version)).isoformat()
-            price = f"{version % 100000}.{index % 100:02d}"
-            block = blocks[sent % len(blocks)]
+            block, block_versions = blocks[sent % len(blocks)], versions[sent % len(blocks)]
+            if change == "all":
+                block_versions[:] = [v + 1 for v in block_versions]
+            elif change == "tenth":
+                for j in range((sent // len(blocks)) % 10, per_request, 10):
+                    block_versions[j] += 1
             sent += 1
-            body = ('{"items":[' + ",".join(t % (price, stamp) for t in block) + "]}").encode()
+            out["sent"] += 1
+            values = {v: _price_and_stamp(v, index) for v in set(block_versions)}  # few distinct versions
+            body = ('{"items":[' + ",".join(
+                t % values[v] for t, v in zip(block, block_versions, strict=True)
+            ) + "]}").encode()
             writer.write(_request_head("POST", plan["path"], headers, len(body)) + body)
             started = time.perf_counter()
             head = await reader.readuntil(b"\r\n\r\n")
@@ -122,7 +140,7 @@ async def _connection(plan: dict[str, Any], index: int, stop: dict[str, float], 
 
 
 async def _run(plan: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"latencies": [], "errors": 0}
+    out: dict[str, Any] = {"latencies": [], "errors": 0, "sent": 0}
     now = time.perf_counter()
     stop = {"start": now + plan["warmup_seconds"], "end": now + plan["warmup_seconds"] + plan["seconds"]}
     await asyncio.gather(*(_connection(plan, c, stop, out) for c in range(plan["connections"])))
@@ -134,7 +152,7 @@ async def _run(plan: dict[str, Any]) -> dict[str, Any]:
     return {
         "requests": len(latencies), "errors": out["errors"], "seconds": plan["seconds"],
         "rps": len(latencies) / plan["seconds"], "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
-        "sample_error": out.get("sample_error"),
+        "sample_error": out.get("sample_error"), "sent": out["sent"],
     }
 
 
