@@ -98,8 +98,9 @@ class SlackNotifier:
         if thread is None:
             return
         try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
+            self._queue.put_nowait(None)
+        except queue.Full:  # a webhook that cannot keep up: what is queued is lost with the process
+            log.warning("stopping with %d alert message(s) not posted to Slack", self._queue.qsize())
             return
         thread.join(timeout)
 

@@ -158,3 +158,20 @@ def test_a_webhook_that_fails_or_hangs_changes_nothing_for_the_caller(
     else:
         assert failures == []
     assert all(slack.url not in line for line in failures), "the webhook URL is a secret"
+
+
+def test_a_full_slack_queue_drops_and_counts_rather_than_waiting(slack: FakeSlack) -> None:
+    from restosync_core.ports.alerts import AlertMessage
+
+    notifier = SlackNotifier(slack.url, timeout_seconds=30, queue_size=1)
+    message = AlertMessage(AlertType.AGENT_OFFLINE, "held", ("agent_offline:a",))
+    slack.hang()
+    notifier.notify(message)
+    wait_until(lambda: slack.in_flight == 1, 10, "the webhook to hold the first post")
+    notifier.notify(message)  # waits in the queue
+    notifier.notify(message)  # the queue is full: dropped, at once
+    assert notifier.dropped == 1
+    slack.release()
+    wait_until(lambda: notifier.sent == 2, 10, "the two kept messages to be posted")
+    notifier.close()
+    assert slack.texts() == ["held", "held"]
