@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import logging
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -20,22 +18,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.postgres.migrate import MigrationError, ensure_database, migrate
-from restosync_adapters.queues import LOGICAL_QUEUES, rq_queue_name
 from restosync_adapters.settings import Settings
-from restosync_cli import bluegreen
-from restosync_cli.colours import LocalColours, StateFile
+from restosync_cli import deploy_command, worker_queues
 from restosync_http import __main__ as api_shell
 from restosync_worker import __main__ as worker_shell
 from restosync_worker import scheduler as scheduler_shell
-from restosync_worker.processes import WorkerProcesses
-from restosync_worker.processes import serve as serve_worker
 from restosync_worker.reconnect import Backoff
-from restosync_worker.worker import RestosyncWorker
 
 log = logging.getLogger("restosync.cli")
 
@@ -76,44 +68,8 @@ def cmd_migrate() -> int:
 
 def cmd_shell(name: str, argv: list[str]) -> int:
     if name == "worker" and any(a == "--queues" or a.startswith("--queues=") for a in argv):
-        return cmd_worker_on(argv)
+        return worker_queues.main(argv)
     return SHELLS[name](argv)
-
-
-def parse_queues(value: str) -> list[str]:
-    """``order-sync,image-sync`` -> those logical queues, in that order; an unknown name is an error."""
-    names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = [name for name in names if name not in LOGICAL_QUEUES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown queue {', '.join(unknown) or '(none given)'}; choose from {', '.join(LOGICAL_QUEUES)}"
-        )
-    return names
-
-
-def cmd_worker_on(argv: list[str]) -> int:
-    """``restosync worker --queues order-sync,image-sync``: workers on some of the queues only.
-
-    Lets a deployment size each queue's workers apart (the spec's 5 for order-sync, 2 for
-    reconciliation); without ``--queues`` the worker shell serves all three.
-    """
-    parser = argparse.ArgumentParser(prog="restosync worker", description="RQ workers on the queues named.")
-    parser.add_argument("--queues", type=parse_queues, required=True,
-                        help=f"comma-separated, of {', '.join(LOGICAL_QUEUES)}")
-    parser.add_argument("--burst", action="store_true", help="stop once the queues are empty (tests)")
-    parser.add_argument("--concurrency", type=int, default=None, help="worker processes (WORKER_CONCURRENCY)")
-    args = parser.parse_args(argv)
-    settings = Settings.load_or_exit()
-    configure_logging(settings.log_level)
-    queues = [rq_queue_name(settings.redis_prefix, logical) for logical in args.queues]
-    target = functools.partial(
-        serve_worker, settings, queues, RestosyncWorker, burst=args.burst, logging_level=settings.log_level.upper()
-    )
-    processes = WorkerProcesses(args.concurrency or settings.worker_concurrency, target, restart=not args.burst)
-    log.info("starting %d worker(s) on %s", len(processes.slots), ", ".join(queues))
-    processes.run()
-    log.info("all workers stopped")
-    return 0
 
 
 @dataclass
@@ -196,43 +152,6 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
         log.info("%s stopped (code %s)", name, child.returncode)
 
 
-def cmd_deploy(name: str, argv: list[str]) -> int:
-    """``restosync deploy RELEASE`` / ``restosync rollback``: blue-green on this machine (``bluegreen``)."""
-    parser = argparse.ArgumentParser(prog=f"restosync {name}", description=bluegreen.__doc__.splitlines()[0]
-                                     if bluegreen.__doc__ else None)
-    if name == "deploy":
-        parser.add_argument("release", help="a name for the release (the git commit), kept in the state")
-        parser.add_argument("--command", default=None,
-                            help="the release's restosync command (default: this one), e.g. "
-                                 "/opt/restosync/<commit>/bin/restosync")
-        parser.add_argument("--blue-port", type=int, default=8001)
-        parser.add_argument("--green-port", type=int, default=8002)
-    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("RESTOSYNC_DEPLOY_DIR", ".deploy")),
-                        help="deploy state, logs and the upstream files (RESTOSYNC_DEPLOY_DIR, default .deploy)")
-    parser.add_argument("--host", default="127.0.0.1", help="where each colour's API listens")
-    parser.add_argument("--health-timeout", type=float, default=60.0, help="seconds to wait for /health = 200")
-    parser.add_argument("--switch-hook", default=None, help="a command run after each switch (nginx -s reload)")
-    args = parser.parse_args(argv)
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
-    store = StateFile(args.state_dir)
-    runtime = LocalColours(args.state_dir, dict(os.environ), host=args.host,
-                           switch_hook=shlex.split(args.switch_hook) if args.switch_hook else None)
-    deployer = bluegreen.Deployer(runtime, store.save, health_timeout=args.health_timeout)
-    try:
-        if name == "deploy":
-            command = tuple(shlex.split(args.command)) if args.command else (sys.executable, "-m", "restosync_cli")
-            state = deployer.deploy(store.load(), args.release, command,
-                                    {"blue": args.blue_port, "green": args.green_port})
-        else:
-            state = deployer.rollback(store.load())
-    except bluegreen.DeployError as exc:
-        log.error("%s failed: %s", name, exc)
-        return 1
-    live = state.colours[state.live] if state.live else None
-    log.info("%s done: %s live (%s)", name, state.live, live.release if live else "")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="restosync", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("command", choices=["migrate", "api", "worker", "scheduler", "run", "deploy", "rollback"])
@@ -243,6 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     if ns.command == "run":
         return cmd_run([])
     if ns.command in ("deploy", "rollback"):
-        return cmd_deploy(ns.command, ns.args)
+        return deploy_command.main(ns.command, ns.args)
     return cmd_shell(ns.command, ns.args)
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from restosync_cli import main, parse_queues
+from restosync_cli import main
+from restosync_cli.worker_queues import parse_queues
 from tests.deploy.conftest import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
