@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+# The order-delivery fixtures (fast retries, a fake agent over HTTP, an in-process worker) for the retry test.
+from tests.integration.orders.conftest import agent, api, order_settings, worker  # noqa: F401
+
 
 class FakeSlack:
     """Slack's incoming webhook on 127.0.0.1: records each JSON body; ``answer(500)`` or ``hang()`` to misbehave.

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from restosync_core.model.audit import RequestContext
 from restosync_core.model.delivery import DeliveryOutcome
 from restosync_core.model.ids import DeadLetterId, SyncJobId, VendorId
@@ -154,11 +156,12 @@ def test_a_dead_letter_whose_job_row_is_gone_is_retried_to_completion_under_the_
     assert _letters(w)[letter.id].resolved
 
 
-def test_a_dead_letter_without_a_job_id_in_its_payload_is_rebuilt_under_a_new_id() -> None:
+@pytest.mark.parametrize("ids", [{}, {"jobId": "not-a-uuid", "orderId": "0b5e55ed-0000-4000-8000-000000000000"}])
+def test_a_dead_letter_without_a_usable_job_id_is_rebuilt_under_a_new_id(ids: dict[str, str]) -> None:
     w = World()
     failed = _failed_job(w, "A-1")
     (letter,) = _letters(w).values()
-    payload = {k: v for k, v in letter.payload.items() if k not in ("jobId", "orderId")}
+    payload = {**{k: v for k, v in letter.payload.items() if k not in ("jobId", "orderId")}, **ids}
     _letters(w)[letter.id] = replace(letter, sync_job_id=None, payload=payload)
     del _jobs(w)[failed]
     retried = run(w.retry_letter(letter.id, RequestContext()))
