@@ -26,6 +26,9 @@ from restosync_core.use_cases.dead_letter_sync_job import dead_letter_sync_job
 
 log = logging.getLogger(__name__)
 
+DEAD_LETTER_CHUNK = 100
+"""Jobs dead-lettered per transaction: each takes a few statements, and their rows stay locked until it ends."""
+
 
 @dataclass(frozen=True, slots=True)
 class CleanupExpiredJobs:
@@ -46,17 +49,18 @@ class CleanupExpiredJobs:
     async def _dead_letter_undelivered(self, now: datetime) -> int:
         before = now - self.policy.unfinished_jobs
         hours = self.policy.unfinished_jobs.total_seconds() / 3600
+        chunk = min(self.policy.chunk_size, DEAD_LETTER_CHUNK)
         per_vendor: Counter[VendorId] = Counter()
         oldest: dict[VendorId, datetime] = {}
         while True:
             async with self.uow() as uow:
-                jobs = await uow.sync_jobs.overdue_unfinished(before, now, self.policy.chunk_size)
+                jobs = await uow.sync_jobs.overdue_unfinished(before, now, chunk)
                 for job in jobs:
                     error = f"not delivered within {hours:g} h (was {job.status.value}; last error: {job.last_error})"
                     await dead_letter_sync_job(uow, replace(retry.dead(job, now), last_error=error), now)
                     per_vendor[job.vendor_id] += 1
                     oldest[job.vendor_id] = min(oldest.get(job.vendor_id, job.created_at), job.created_at)
-            if len(jobs) < self.policy.chunk_size:
+            if len(jobs) < chunk:
                 break
         if per_vendor:
             await self._alert(per_vendor, oldest, now)

@@ -228,3 +228,15 @@ def test_an_alert_channel_down_does_not_undo_the_dead_letters() -> None:
     _alerts(w).failing = True
     assert run(w.services("w1").cleanup_expired_jobs()).dead_lettered == 1
     assert _jobs(w)[placed.sync_job_id].status is SyncJobStatus.FAILED and len(_letters(w)) == 1
+
+
+def test_many_undelivered_jobs_are_dead_lettered_chunk_by_chunk_and_told_in_one_alert() -> None:
+    w = World()
+    w.register_agent("bistro", "http://agent.bistro.test")
+    for i in range(150):
+        run(w.place(an_order(f"A-{i}", "acme" if i % 3 else "bistro")))
+    w.clock.advance(hours=25)
+    assert run(w.services("w1").cleanup_expired_jobs()).dead_lettered == 150
+    assert len(_letters(w)) == 150
+    assert {j.status for j in _jobs(w).values()} == {SyncJobStatus.FAILED}
+    assert [(a.vendor_id, a.details["deadLettered"]) for a in _alerts(w).sent] == [("acme", 100), ("bistro", 50)]
