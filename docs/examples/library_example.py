@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -140,13 +141,18 @@ class MemorySyncJobs:
 
 
 class MemoryUnitOfWork:
-    """One "transaction": a copy of the tables is taken on entry and put back if the block raises."""
+    """One "transaction": a copy of the tables is taken on entry and put back if the block raises.
 
-    def __init__(self, tables: Tables) -> None:
+    ``autocommit=True`` (asked for by a use case whose writes are one statement): no
+    transaction, what is written stays even if the block raises.
+    """
+
+    def __init__(self, tables: Tables, *, autocommit: bool = False) -> None:
         self.tables = tables
+        self.autocommit = autocommit
 
     async def __aenter__(self) -> Self:
-        self._before = copy.deepcopy(self.tables)
+        self._before = copy.deepcopy(self.tables) if not self.autocommit else self.tables
         self.items = MemoryItems(self.tables)
         self.agents = MemoryAgents(self.tables)
         self.orders = MemoryOrders(self.tables)
@@ -156,7 +162,7 @@ class MemoryUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is not None:
+        if exc_type is not None and not self.autocommit:
             self.tables.__dict__.update(self._before.__dict__)
 
 
@@ -164,7 +170,7 @@ def unit_of_work(tables: Tables) -> UnitOfWorkFactory:
     # This unit of work carries only the repositories these three use cases touch (and of those,
     # only the methods they call). A complete adapter has every repository the ``UnitOfWork``
     # port lists; tests/contract states what each of them must do.
-    return cast(UnitOfWorkFactory, lambda: MemoryUnitOfWork(tables))
+    return cast(UnitOfWorkFactory, functools.partial(MemoryUnitOfWork, tables))
 
 
 # ---------------------------------------------------------------- the rest of the outside world
