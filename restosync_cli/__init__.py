@@ -23,7 +23,7 @@ from types import FrameType
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.postgres.migrate import MigrationError, ensure_database, migrate
 from restosync_adapters.settings import Settings
-from restosync_cli import deploy_command, worker_queues
+from restosync_cli import deploy_command
 from restosync_http import __main__ as api_shell
 from restosync_worker import __main__ as worker_shell
 from restosync_worker import scheduler as scheduler_shell
@@ -67,8 +67,6 @@ def cmd_migrate() -> int:
 
 
 def cmd_shell(name: str, argv: list[str]) -> int:
-    if name == "worker" and any(a == "--queues" or a.startswith("--queues=") for a in argv):
-        return worker_queues.main(argv)
     return SHELLS[name](argv)
 
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from restosync_cli import main
-from restosync_cli.worker_queues import parse_queues
+from restosync_worker.__main__ import parse_queues
 from tests.deploy.conftest import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
