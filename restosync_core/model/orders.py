@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId, VendorId
 
@@ -72,6 +72,36 @@ class SyncJob:
     completed_at: datetime | None = None
     claimed_by: str | None = None
     """The worker holding a ``processing`` job's claim."""
+
+
+def pending_sync_job(
+    job_id: SyncJobId,
+    *,
+    order_id: OrderId | None,
+    vendor_id: VendorId,
+    job_type: str,
+    payload: dict[str, object],
+    max_attempts: int,
+    now: datetime,
+) -> SyncJob:
+    """A new job, due now, with no attempt made yet (placed, or rebuilt from a dead letter)."""
+    return SyncJob(
+        id=job_id,
+        order_id=order_id,
+        vendor_id=vendor_id,
+        job_type=job_type,
+        status=SyncJobStatus.PENDING,
+        payload=payload,
+        attempts=0,
+        max_attempts=max_attempts,
+        next_attempt_at=now,
+        claimed_until=None,
+        correlation_id=uuid4(),
+        erp_reference=None,
+        last_error=None,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 @dataclass(frozen=True, slots=True)

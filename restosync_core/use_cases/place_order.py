@@ -13,7 +13,7 @@ from datetime import datetime
 from restosync_core.errors import Conflict, ValidationFailed
 from restosync_core.model.delivery import ORDER_SYNC_JOB_TYPE, NewOrder, PlacedOrder
 from restosync_core.model.ids import OrderId, SyncJobId, is_valid_vendor_id
-from restosync_core.model.orders import Order, OrderLine, OrderStatus, SyncJob, SyncJobStatus
+from restosync_core.model.orders import Order, OrderLine, OrderStatus, SyncJob, pending_sync_job
 from restosync_core.policies.retry import RetryPolicy
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.queue import JobQueue
@@ -56,22 +56,9 @@ def _validate(new: NewOrder) -> None:
 
 def new_sync_job(order: Order, now: datetime, policy: RetryPolicy) -> SyncJob:
     job_id = SyncJobId(uuid.uuid4())
-    return SyncJob(
-        id=job_id,
-        order_id=order.id,
-        vendor_id=order.vendor_id,
-        job_type=ORDER_SYNC_JOB_TYPE,
-        status=SyncJobStatus.PENDING,
-        payload=order_payload(order, job_id),
-        attempts=0,
-        max_attempts=policy.max_attempts,
-        next_attempt_at=now,
-        claimed_until=None,
-        correlation_id=uuid.uuid4(),
-        erp_reference=None,
-        last_error=None,
-        created_at=now,
-        updated_at=now,
+    return pending_sync_job(
+        job_id, order_id=order.id, vendor_id=order.vendor_id, job_type=ORDER_SYNC_JOB_TYPE,
+        payload=order_payload(order, job_id), max_attempts=policy.max_attempts, now=now,
     )
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from restosync_core.errors import Conflict, NotFound
 from restosync_core.model.audit import AuditEntry, RequestContext
 from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId
-from restosync_core.model.orders import DeadLetter, OrderStatus, SyncJob, SyncJobStatus
+from restosync_core.model.orders import DeadLetter, OrderStatus, SyncJob, SyncJobStatus, pending_sync_job
 from restosync_core.policies import retry
 from restosync_core.policies.retry import RetryPolicy
 from restosync_core.ports.clock import Clock
@@ -38,22 +38,9 @@ async def rebuilt_job(
     order_id = _uuid(letter.payload.get("orderId"))
     if order_id is not None and await uow.orders.get(OrderId(order_id)) is None:
         order_id = None
-    return SyncJob(
-        id=job_id,
-        order_id=OrderId(order_id) if order_id else None,
-        vendor_id=letter.vendor_id,
-        job_type=letter.job_type,
-        status=SyncJobStatus.PENDING,
-        payload=letter.payload,
-        attempts=0,
-        max_attempts=policy.max_attempts,
-        next_attempt_at=now,
-        claimed_until=None,
-        correlation_id=uuid.uuid4(),
-        erp_reference=None,
-        last_error=None,
-        created_at=now,
-        updated_at=now,
+    return pending_sync_job(
+        job_id, order_id=OrderId(order_id) if order_id else None, vendor_id=letter.vendor_id,
+        job_type=letter.job_type, payload=letter.payload, max_attempts=policy.max_attempts, now=now,
     )
 
 
