@@ -64,16 +64,15 @@ from restosync_core.ports.mappings import MappingInvalidation, MappingLookup, Ma
 from restosync_core.ports.orders import SyncJobClaims
 from restosync_core.ports.queue import JobQueue
 from restosync_core.ports.rate_limit import RateCharge, RateDecision, RateLimiter
-from restosync_core.ports.retention import RetentionStore
+from restosync_core.ports.retention import Expiring, RetentionStore
 from restosync_core.ports.task_runs import TaskRuns
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from restosync_core.use_cases.alert_dead_letters import AlertDeadLetters
-from restosync_core.use_cases.archive_reconciliation_events import ArchiveReconciliationEvents
 from restosync_core.use_cases.authenticate_agent import AuthenticateAgent
 from restosync_core.use_cases.check_agent_health import CheckAgentHealth
 from restosync_core.use_cases.cleanup_expired_jobs import CleanupExpiredJobs
-from restosync_core.use_cases.cleanup_resolved_dead_letters import CleanupResolvedDeadLetters
 from restosync_core.use_cases.create_mapping import CreateMapping
+from restosync_core.use_cases.delete_expired_rows import DeleteExpiredRows
 from restosync_core.use_cases.delete_mapping import DeleteMapping
 from restosync_core.use_cases.deliver_order import DeliverOrder
 from restosync_core.use_cases.deregister_agent import DeregisterAgent
@@ -266,8 +265,8 @@ class Services:
     detect_drift: DetectDrift
     alert_dead_letters: AlertDeadLetters
     cleanup_expired_jobs: CleanupExpiredJobs
-    cleanup_resolved_dead_letters: CleanupResolvedDeadLetters
-    archive_reconciliation_events: ArchiveReconciliationEvents
+    cleanup_resolved_dead_letters: DeleteExpiredRows
+    archive_reconciliation_events: DeleteExpiredRows
     _on_start: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _on_stop: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
@@ -473,8 +472,8 @@ def bootstrap(
         detect_drift=DetectDrift(),
         alert_dead_letters=AlertDeadLetters(uow, alerts, clock),
         cleanup_expired_jobs=CleanupExpiredJobs(uow, retention, alerts, clock, kept),
-        cleanup_resolved_dead_letters=CleanupResolvedDeadLetters(retention, clock, kept),
-        archive_reconciliation_events=ArchiveReconciliationEvents(retention, clock, kept),
+        cleanup_resolved_dead_letters=DeleteExpiredRows(retention, clock, Expiring.RESOLVED_DEAD_LETTERS, kept),
+        archive_reconciliation_events=DeleteExpiredRows(retention, clock, Expiring.RECONCILIATION_EVENTS, kept),
     )
     _lifecycle(services)
     return services
