@@ -95,12 +95,6 @@ RETURNING {returning}
     )
 
 
-def _json_rows(upsert: Upsert, rows: list[Row]) -> str:
-    """The rows as one JSON array of objects, the upsert's columns as keys (``json_to_recordset``)."""
-    make = upsert.json_row
-    return _JSON.encode([make(*values) for values in rows]).decode()
-
-
 async def _write_chunks(
     conn: AsyncConnection[Any],
     upsert: Upsert,
@@ -119,7 +113,8 @@ async def _write_chunks(
     with map_db_errors():
         if isinstance(chunks, Sequence):
             for rows in chunks:
-                json_rows = _json_rows(upsert, as_tuples(rows))
+                make = upsert.json_row
+                json_rows = _JSON.encode([make(*values) for values in as_tuples(rows)]).decode()
                 async with conn.cursor(row_factory=tuple_row) as cur:
                     await cur.execute(upsert.json_sql, (*head, json_rows))
                     returned.extend(await cur.fetchall())

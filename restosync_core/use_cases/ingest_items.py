@@ -63,10 +63,6 @@ class IngestItems:
         plan = IngestPlan(keys, updated_at, lambda i: item_hash(items[i]), prepare)
         async with self.uow(autocommit=writes_in_one_statement(plan, self.chunk_size)) as uow:
             reasons = await ingest_keyed(
-                uow.items,
-                vendor_id,
-                plan,
-                synced_at=self.clock.now(),
-                chunk_size=self.chunk_size,
+                uow.items, vendor_id, plan, synced_at=self.clock.now(), chunk_size=self.chunk_size
             )
         return IngestReport(reasons)

@@ -107,8 +107,9 @@ class KeyedRepository(Protocol[WC]):
 
     async def stored_versions(self, vendor_id: VendorId, keys: Sequence[str], /) -> dict[str, StoredVersion]: ...
 
-    async def upsert(self, vendor_id: VendorId, chunks: Iterable[Sequence[WC]], synced_at: datetime, /) -> set[str]: ...
-
+    async def upsert(
+        self, vendor_id: VendorId, chunks: Iterable[Sequence[WC]], synced_at: datetime, /
+    ) -> set[str]: ...
 
 
 async def ingest_keyed(

@@ -46,10 +46,6 @@ class IngestWarehouses:
         plan = IngestPlan(keys, updated_at, lambda i: warehouse_hash(warehouses[i]), prepare)
         async with self.uow(autocommit=writes_in_one_statement(plan, self.chunk_size)) as uow:
             reasons = await ingest_keyed(
-                uow.warehouses,
-                vendor_id,
-                plan,
-                synced_at=self.clock.now(),
-                chunk_size=self.chunk_size,
+                uow.warehouses, vendor_id, plan, synced_at=self.clock.now(), chunk_size=self.chunk_size
             )
         return IngestReport(reasons)
