@@ -9,7 +9,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from restosync_adapters.redis.admission import RedisAdmission
-from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
+from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation, generation_key
 from restosync_adapters.redis.rate_limiter import RedisRateLimiter
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
 from restosync_adapters.settings import Settings
@@ -22,6 +22,7 @@ V1, V2 = VendorId("v1"), VendorId("v2")
 
 class Parts:
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.client = client
         self.limiter = RedisRateLimiter(client, prefix)
         self.tokens = RedisAgentTokenCache(client, prefix, "agent-secret")
         self.generations = RedisMappingInvalidation(client, prefix)
@@ -69,8 +70,8 @@ def test_a_vendor_without_a_mapping_generation_gets_one_on_its_lookup_not_on_arr
     """The request is not authenticated when it arrives: reading ahead creates no key for any vendor id sent."""
 
     async def scenario(parts: Parts) -> None:
-        client = parts.generations._redis
-        key = f"{settings.redis_prefix}:mappings:generation:v1"
+        client = parts.client
+        key = generation_key(settings.redis_prefix, "v1")
         assert (await parts.admission.admit([], "v1")).allowed
         assert await client.exists(key) == 0
         generation = await parts.generations.generation_of(V1)
