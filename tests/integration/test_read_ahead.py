@@ -75,7 +75,8 @@ def test_a_vendor_without_a_mapping_generation_gets_one_on_its_lookup_not_on_arr
         assert (await parts.admission.admit([], "v1")).allowed
         assert await client.exists(key) == 0
         generation = await parts.generations.generation_of(V1)
-        assert (await client.get(key)).decode() == generation
+        raw = await client.get(key)
+        assert isinstance(raw, bytes) and raw.decode() == generation
 
     run(settings.redis_url, settings.redis_prefix, scenario)
 
