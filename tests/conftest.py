@@ -109,6 +109,21 @@ def make_settings(pg_url: str, prefix: str, **env: str) -> Settings:
     return Settings.from_env(base)
 
 
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a restosync process (API, worker ...) on ``settings``' database and Redis key space."""
+    return {
+        **os.environ,
+        "ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_PREFIX": settings.redis_prefix,
+        "API_SECRET": settings.api_secret,
+        "AGENT_SECRET": settings.agent_secret,
+        "DB_POOL_SIZE": "2",
+        **extra,
+    }
+
+
 @pytest.fixture
 def settings(clean_db: str, redis_ns: str) -> Settings:
     return make_settings(clean_db, redis_ns)

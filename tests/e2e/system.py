@@ -110,6 +110,19 @@ def descendants(pid: int, depth: int = 99) -> dict[int, str]:
     return found
 
 
+def register_over_http(http: httpx.Client, settings: Settings, vendor: str, agent: FakeAgent) -> str:
+    """Register ``agent`` for ``vendor`` through the API ``http`` talks to, and point its callbacks there."""
+    token = agent_token()
+    response = http.post(
+        "/api/agents/register",
+        json={"vendorId": vendor, "agentUrl": agent.url, "authToken": token},
+        headers={"Authorization": f"Bearer {settings.agent_secret}"},
+    )
+    assert response.status_code in (200, 201), response.text
+    agent.callbacks_to(str(http.base_url).rstrip("/"), vendor, token)
+    return token
+
+
 @dataclass
 class Placed:
     number: str
@@ -182,14 +195,7 @@ class System:
 
     # ------------------------------------------------------------------ orders
     def register(self, vendor: str, agent: FakeAgent) -> None:
-        token = agent_token()
-        response = self.http.post(
-            "/api/agents/register",
-            json={"vendorId": vendor, "agentUrl": agent.url, "authToken": token},
-            headers={"Authorization": f"Bearer {self.settings.agent_secret}"},
-        )
-        assert response.status_code in (200, 201), response.text
-        agent.callbacks_to(self.url, vendor, token)
+        register_over_http(self.http, self.settings, vendor, agent)
 
     def place(self, vendor: str, number: str) -> Placed:
         body = {"vendorId": vendor, "orderNumber": number, "lines": [{"sku": "S", "quantity": "1", "unitPrice": "2"}]}

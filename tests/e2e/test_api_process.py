@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,29 +11,17 @@ from pathlib import Path
 import httpx
 
 from restosync_adapters.settings import Settings
+from tests.conftest import process_env
 from tests.e2e.conftest import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_PREFIX": settings.redis_prefix,
-        "API_SECRET": settings.api_secret,
-        "AGENT_SECRET": settings.agent_secret,
-        "ENV": "test",
-        "DB_POOL_SIZE": "2",
-    }
 
 
 def test_sigterm_lets_in_flight_requests_finish_and_closes_pools(settings: Settings) -> None:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.e2e.slow_api", str(port)],
-        cwd=ROOT, env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=process_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -18,9 +18,10 @@ import redis
 
 from restosync_adapters.settings import Settings
 from restosync_worker.cron import CRON_ENTRIES
+from tests.conftest import process_env
 from tests.e2e.conftest import free_port, wait_until
+from tests.e2e.system import register_over_http
 from tests.fake_agent import FakeAgent
-from tests.integration.agent_helpers import agent_token
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {
@@ -34,18 +35,7 @@ FAST = {
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_PREFIX": settings.redis_prefix,
-        "API_SECRET": settings.api_secret,
-        "AGENT_SECRET": settings.agent_secret,
-        "ENV": "test",
-        "DB_POOL_SIZE": "2",
-        **FAST,
-        **extra,
-    }
+    return process_env(settings, **{**FAST, **extra})
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
@@ -96,15 +86,7 @@ class Api:
         wait_until(lambda: self.http.get("/health").status_code == 200, 60, "the API to answer /health")
 
     def register(self, vendor: str, agent: FakeAgent) -> str:
-        token = agent_token()
-        response = self.http.post(
-            "/api/agents/register",
-            json={"vendorId": vendor, "agentUrl": agent.url, "authToken": token},
-            headers={"Authorization": f"Bearer {self.settings.agent_secret}"},
-        )
-        assert response.status_code in (200, 201), response.text
-        agent.callbacks_to(self.url, vendor, token)
-        return token
+        return register_over_http(self.http, self.settings, vendor, agent)
 
     def place(self, vendor: str, number: str) -> dict[str, Any]:
         body = {"vendorId": vendor, "orderNumber": number, "lines": [{"sku": "S", "quantity": "1", "unitPrice": "2"}]}

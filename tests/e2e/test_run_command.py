@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 
 from restosync_adapters.settings import Settings
+from tests.conftest import process_env
 from tests.e2e.conftest import free_port, wait_until
 from tests.e2e.system import RedisServer, System, alive, delivered, descendants
-from tests.e2e.test_api_process import _env
 from tests.fake_agent import FakeAgent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def _alive(pid: int) -> bool:
 
 def test_run_serves_health_then_ctrl_c_stops_every_process(settings: Settings) -> None:
     port = free_port()
-    env = {**_env(settings), "PORT": str(port), "WORKER_CONCURRENCY": "1"}
+    env = process_env(settings, PORT=str(port), WORKER_CONCURRENCY="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "restosync_cli", "run"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -8,7 +8,6 @@ in this test process; one is a separate OS process (like a long-lived worker).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from restosync_core.model.mappings import MappingResult, MappingType
 from restosync_core.ports.mappings import CodeKey
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 from restosync_http.app import create_app
+from tests.conftest import process_env
 from tests.integration.mappings.helpers import admin, mapping, on_app_loop
 from tests.integration.mappings.resolver_process import CountingLookup
 
@@ -114,16 +114,7 @@ def test_resolve_many_on_the_real_database_takes_one_query_for_all_misses_and_no
 
 @contextmanager
 def worker_process(settings: Settings) -> Iterator[Any]:
-    env = {
-        **os.environ,
-        "ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_PREFIX": settings.redis_prefix,
-        "API_SECRET": settings.api_secret,
-        "AGENT_SECRET": settings.agent_secret,
-        "DB_POOL_SIZE": "2",
-    }
+    env = process_env(settings)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.mappings.resolver_process"],
         cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
