@@ -102,6 +102,16 @@ def _seconds_between(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _fraction(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not 0 < value <= 1:
+        raise ValueError("must be more than 0 and at most 1 (0.05 is 5 %)")
+    return value
+
+
 def _cron(raw: str) -> str:
     """A cron expression as rq-scheduler reads it (5 fields, or 7 with seconds first and years last)."""
     from crontab import CronTab  # type: ignore[import-untyped]  # rq-scheduler's own parser, untyped
@@ -244,6 +254,32 @@ class Settings:
     )
     slack_timeout_seconds: float = _env(
         "SLACK_TIMEOUT_SECONDS", 5.0, _seconds_between(0, 30), doc="timeout of one post to the Slack webhook"
+    )
+    # --- reconciliation (REQ-9); see docs/reconciliation.md
+    reconciliation_leaf_rows: int = _env(
+        "RECONCILIATION_LEAF_ROWS", 16, _int_between(1, 1000),
+        doc="a differing range with at most this many rows on either side is fetched and compared row by row",
+    )
+    reconciliation_max_change_share: float = _env(
+        "RECONCILIATION_MAX_CHANGE_SHARE", 0.05, _fraction,
+        doc="blast radius: a run that would change more than this share of a vendor's rows changes nothing, "
+        "alerts, and waits for an admin's confirm",
+    )
+    reconciliation_max_change_min_rows: int = _env(
+        "RECONCILIATION_MAX_CHANGE_MIN_ROWS", 10, _int_between(0, 1_000_000),
+        doc="blast radius floor: a run may always change this many rows (small catalogues)",
+    )
+    reconciliation_max_agent_calls: int = _env(
+        "RECONCILIATION_MAX_AGENT_CALLS", 2000, _int_between(10, 1_000_000),
+        doc="a run that needs more agent calls than this (per entity) fails and changes nothing",
+    )
+    reconciliation_parallel_calls: int = _env(
+        "RECONCILIATION_PARALLEL_CALLS", 4, _int_between(1, 64),
+        doc="agent calls one run makes at once",
+    )
+    reconciliation_job_timeout_seconds: int = _env(
+        "RECONCILIATION_JOB_TIMEOUT_SECONDS", 1800, _int_between(60, 86_400),
+        doc="a run still going after this long is stopped by its worker (RQ's job timeout)",
     )
     worker_synchronous_commit: bool = _env(
         "WORKER_SYNCHRONOUS_COMMIT", False, _bool,
