@@ -25,6 +25,8 @@ from restosync_core.ports.mappings import CodeKey
 from tests.fakes import FakeDatabase
 
 ITEMS, STOCK, WAREHOUSES = "items", "stock", "warehouses"
+DEACTIVATED = "deactivated"
+"""The content hash of a deactivated row (as in SQL): no real hash equals it, so a re-push is written."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class StoredRow:
     content_hash: str
     updated_at: datetime
     last_synced_at: datetime
+    deactivated_at: datetime | None = None
+    """Set by reconciliation when the ERP no longer has the row (its hash is then ``DEACTIVATED``)."""
 
     @property
     def version(self) -> StoredVersion:
