@@ -86,6 +86,8 @@ class RepairOutcome(enum.StrEnum):
     """A push wrote the row after the run started: the run's older view does not overwrite it."""
     FAILED = "failed"
     """The row could not be written (an unmapped code, an unknown item): the reason says which."""
+    NOT_APPLIED = "not_applied"
+    """Found by a run that stopped at the blast-radius limit: left as it is."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,7 +139,7 @@ class RunReconciliation:
             stop = self._over_limit(run, found)
             if stop is not None:
                 status, reason = RunStatus.STOPPED, stop
-                repairs = [r for f in found for r in f.repairs]
+                repairs = [replace(r, outcome=RepairOutcome.NOT_APPLIED) for f in found for r in f.repairs]
                 await self._alert(run, found, stop)
             else:
                 for f in found:
@@ -164,8 +164,6 @@ class RunReconciliation:
         except Exception as exc:
             log.exception("reconciliation run %s failed", run.id)
             status, reason = RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}"
-        if status is RunStatus.FAILED and repairs and not any(r.outcome is RepairOutcome.REPAIRED for r in repairs):
-            repairs = []
         summary = RunSummary(
             entities=tuple(f.summary for f in found),
             duration_ms=int((time.monotonic() - tick) * 1000),
