@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -108,6 +108,9 @@ class ErpSimulator:
         self._stock = _Index()
         self.calls: list[tuple[str, str, int, int, int]] = []
         """(kind, entity, from, to, parts) of every protocol call answered."""
+        self.before_answer: Callable[[str, str, PositionRange], None] | None = None
+        """Called with (kind, entity, range) before a protocol call is answered ("checksum" or "rows"),
+        outside the lock: a test can act mid-run (push a newer row, change the ERP)."""
 
     # ------------------------------------------------------------------ what the ERP holds
     def put_item(self, item: Item) -> None:
@@ -187,11 +190,15 @@ class ErpSimulator:
     # ------------------------------------------------------------------ the protocol
     def checksums(self, entity: str, rng: PositionRange, parts: int) -> list[RangeDigest]:
         check_parts(rng, parts)
+        if self.before_answer is not None:
+            self.before_answer("checksum", entity, rng)
         with self._lock:
             self.calls.append(("checksum", entity, rng.start, rng.end, parts))
             return self._index(entity).checksums(rng, parts)
 
     def rows(self, entity: str, rng: PositionRange) -> list[Row]:
+        if self.before_answer is not None:
+            self.before_answer("rows", entity, rng)
         with self._lock:
             self.calls.append(("rows", entity, rng.start, rng.end, 0))
             return self._index(entity).in_range(rng)
