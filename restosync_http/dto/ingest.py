@@ -1,73 +1,27 @@
 """Bodies of the six ``/api/sync`` push endpoints and their per-row answers (docs/agent-protocol.md).
 
-Decimals travel as JSON strings and are checked by pattern here (so a bad one
-is named by its path, e.g. ``$.items[3].price``) before becoming ``Decimal``;
-they never pass through a float. Timestamps must carry an offset.
-
-Row structs are ``gc=False``: they hold only strings, decimals, datetimes and
-booleans, so they can never be part of a reference cycle, and a 5000-row push
-then adds 10,000 fewer objects for the cyclic garbage collector to traverse.
+The rows themselves (``ItemIn``, ``StockIn``, ``WarehouseIn`` and their field
+types) live in ``restosync_adapters/wire_rows.py``: the agent client reads the
+rows of a reconciliation answer with the same definitions. Decimals travel as
+JSON strings checked by pattern (a bad one is named by its path, e.g.
+``$.items[3].price``) before becoming ``Decimal``; timestamps carry an offset.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
 from msgspec import Meta
 
+from restosync_adapters.wire_rows import ItemIn as ItemIn
+from restosync_adapters.wire_rows import StockIn as StockIn
+from restosync_adapters.wire_rows import WarehouseIn as WarehouseIn
 from restosync_core.model.catalog import Item, StockLevel, Warehouse
 from restosync_core.model.ingest import IngestReport, RowStatus
 from restosync_http.dto.base import Dto
 from restosync_http.dto.base import RawJsonDTO as RawJsonDTO  # the ingest routes name their DTO explicitly
-
-Key = Annotated[str, Meta(min_length=1, max_length=64)]
-Name = Annotated[str, Meta(min_length=1, max_length=255)]
-Price = Annotated[
-    str,
-    Meta(pattern=r"^[0-9]{1,10}(\.[0-9]{1,4}0*)?$", examples=["18.50"],
-         description="decimal >= 0 as a string, at most 10 digits before the point and 4 after"),
-]
-Quantity = Annotated[
-    str,
-    Meta(pattern=r"^-?[0-9]{1,14}(\.[0-9]{1,4}0*)?$", examples=["12.5"],
-         description="decimal as a string, at most 14 digits before the point and 4 after"),
-]
-Timestamp = Annotated[
-    datetime, Meta(tz=True, description="RFC 3339 with an offset: when the ERP last changed the row")
-]
-
-
-class ItemIn(Dto, gc=False):
-    sku: Key
-    name: Name
-    unit_code: Key
-    vat_code: Key
-    price: Price
-    updated_at: Timestamp
-    description: Annotated[str, Meta(max_length=4000)] | None = None
-    family_code: Key | None = None
-    subfamily_code: Key | None = None
-    barcode: Key | None = None
-    active: bool = True
-
-
-class StockIn(Dto, gc=False):
-    sku: Key
-    warehouse_id: Key
-    quantity: Quantity
-    updated_at: Timestamp
-
-
-class WarehouseIn(Dto, gc=False):
-    warehouse_id: Key
-    name: Name
-    updated_at: Timestamp
-    address: Annotated[str, Meta(max_length=1000)] | None = None
-    active: bool = True
-
 
 VendorField = Annotated[
     str | None, Meta(description="optional; when present it must be the vendor the agent's token proves (else 403)")
