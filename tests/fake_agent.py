@@ -5,11 +5,17 @@
     agent.fail_with(503) / agent.hang() / agent.down() / agent.up() / agent.accept()
     agent.requests                         # what it received (headers + JSON body), in order
     agent.callbacks_to(api_url, vendor_id, token)   # answer each accepted order with a callback
+    FakeAgent(erp=erp)                     # answers reconciliation from an ErpSimulator
+    agent.tamper = lambda path, answer: {...}       # rewrite a reconciliation answer (protocol violations)
 
 Like a well-behaved agent, it keeps one ERP order per ``Idempotency-Key``: a
 delivery repeated with the same key gets the same ERP reference, never a second
-order. It is also a command (``python -m tests.fake_agent --port N``) for runs
-by hand and the bench.
+order. It answers the reconciliation calls (``GET /sync/checksum``,
+``/sync/items``, ``/sync/stock``) from its ``erp`` exactly as
+docs/agent-protocol.md#reconciliation-restosync--agent says: parameters and
+defaults, a 400 problem naming the limit for a bad one. ``fail_with``,
+``hang`` and ``down`` apply to those calls too. It is also a command
+(``python -m tests.fake_agent --port N``) for runs by hand and the bench.
 """
 
 from __future__ import annotations
@@ -18,13 +24,24 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+
+from restosync_core.errors import ValidationFailed
+from restosync_core.model.catalog import Item, StockLevel
+from restosync_core.policies.reconciliation import POSITION_SPACE, PositionRange, check_parts
+from tests.erp_simulator import ErpSimulator, item_json, stock_json
+
+RECONCILIATION_PATHS = ("/sync/checksum", "/sync/items", "/sync/stock")
+_DIGITS = re.compile(r"^[0-9]{1,20}$")
 
 
 @dataclass
@@ -41,9 +58,13 @@ class Received:
 
 
 class FakeAgent:
-    def __init__(self, port: int = 0, *, answer_delay: float = 0.0) -> None:
+    def __init__(self, port: int = 0, *, answer_delay: float = 0.0, erp: ErpSimulator | None = None) -> None:
         self.port = port
         self.answer_delay = answer_delay
+        self.erp = erp if erp is not None else ErpSimulator()
+        """What the ERP holds: the reconciliation calls answer from it."""
+        self.tamper: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+        """Rewrites a reconciliation answer (its path without the query, the answer) before it is sent."""
         self.mode = "accept"
         self.status = 200
         self.requests: list[Received] = []
@@ -212,6 +233,9 @@ class FakeAgent:
     ) -> tuple[int, dict[str, Any]]:
         if self.mode == "fail":
             return self.status, {"error": "the fake agent was told to fail"}
+        route = urlsplit(path)
+        if route.path in RECONCILIATION_PATHS:
+            return self._reconcile(route.path, route.query)
         key = headers.get("idempotency-key") or body.get("jobId", "")
         with self._lock:
             reference = self.erp_orders.setdefault(key, f"ERP-{key[:8]}")
@@ -220,6 +244,34 @@ class FakeAgent:
             self._callback_threads.append(t)
             t.start()
         return 202, {"accepted": True, "erpReference": reference}
+
+    def _reconcile(self, path: str, query: str) -> tuple[int, dict[str, Any]]:
+        """``GET /sync/checksum`` or ``/sync/items`` / ``/sync/stock`` (docs/agent-protocol.md#the-calls)."""
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        try:
+            rng = PositionRange(_integer(params, "from", 0), _integer(params, "to", POSITION_SPACE))
+            if path == "/sync/checksum":
+                entity = params.get("entity")
+                if entity not in ("items", "stock"):
+                    raise ValidationFailed(f"entity must be items or stock, not {entity!r}", path="entity")
+                parts = _integer(params, "parts", 1)
+                check_parts(rng, parts)
+                digests = self.erp.checksums(entity, rng, parts)
+                count, acc = 0, 0
+                for d in digests:
+                    count, acc = count + d.count, acc ^ int(d.checksum, 16)
+                answer: dict[str, Any] = {
+                    "entity": entity, "from": rng.start, "to": rng.end, "count": count, "checksum": f"{acc:064x}",
+                    "parts": [{"count": d.count, "checksum": d.checksum} for d in digests],
+                }
+            elif path == "/sync/items":
+                answer = {"items": [item_json(r) for r in self.erp.rows("items", rng) if isinstance(r, Item)]}
+            else:
+                answer = {"stock": [stock_json(r) for r in self.erp.rows("stock", rng) if isinstance(r, StockLevel)]}
+        except ValidationFailed as exc:
+            return 400, {"type": "https://restosync.dev/problems/validation-failed", "title": "Bad Request",
+                         "status": 400, "detail": exc.message, "errors": [{"path": exc.path or "query"}]}
+        return 200, self.tamper(path, answer) if self.tamper is not None else answer
 
     def _call_back(self, job_id: str, reference: str) -> None:
         try:
@@ -282,12 +334,24 @@ class _AgentProtocol(asyncio.Protocol):
 
     def _write(self, status: int, answer: dict[str, Any]) -> None:
         data = json.dumps(answer).encode()
-        reason = {200: "OK", 202: "Accepted"}.get(status, "Error")
+        reason = {200: "OK", 202: "Accepted", 400: "Bad Request"}.get(status, "Error")
+        kind = "application/problem+json" if "title" in answer and "detail" in answer else "application/json"
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(
-                f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+                f"HTTP/1.1 {status} {reason}\r\ncontent-type: {kind}\r\n"
                 f"content-length: {len(data)}\r\n\r\n".encode() + data
             )
+
+
+def _integer(params: dict[str, str], name: str, default: int) -> int:
+    """A query parameter as a non-negative decimal integer (its default when absent)."""
+    text = params.get(name)
+    if text is None:
+        return default
+    if not _DIGITS.match(text):
+        raise ValidationFailed(f"{name} must be a decimal integer between 0 and {POSITION_SPACE}, not {text!r}",
+                               path=name)
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
