@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -40,6 +39,7 @@ from restosync_adapters.postgres.agent_directory import PgAgentDirectory
 from restosync_adapters.postgres.locks import try_advisory_lock
 from restosync_adapters.postgres.mappings import PgMappingLookup
 from restosync_adapters.postgres.pool import make_pool
+from restosync_adapters.postgres.reconciliation import PgCatalogDigests, PgReconciliationRuns
 from restosync_adapters.postgres.retention import PgRetentionStore, PgTaskRuns
 from restosync_adapters.postgres.sync_jobs import PgSyncJobClaims
 from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
@@ -49,9 +49,10 @@ from restosync_adapters.redis.clients import make_async_redis, make_sync_redis
 from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
 from restosync_adapters.redis.rate_limiter import RedisRateLimiter
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
-from restosync_adapters.rq_queue import JsonJob, RqJobQueue
+from restosync_adapters.rq_queue import JsonJob, RqJobQueue, RqReconciliationQueue
 from restosync_adapters.settings import Settings
 from restosync_core.policies.breaker import BreakerPolicy
+from restosync_core.policies.reconciliation import BlastRadius, SearchLimits
 from restosync_core.policies.retention import RetentionPolicy
 from restosync_core.policies.retry import RetryPolicy
 from restosync_core.ports.agent_client import AgentClient, AgentDirectory
@@ -60,10 +61,17 @@ from restosync_core.ports.alerts import AlertNotifier, AlertSink, AlertThrottle
 from restosync_core.ports.breaker import CircuitBreaker
 from restosync_core.ports.clock import Clock, SystemClock
 from restosync_core.ports.health import HealthProbe
+from restosync_core.ports.locks import TryLock
 from restosync_core.ports.mappings import MappingInvalidation, MappingLookup, MappingResolver
 from restosync_core.ports.orders import SyncJobClaims
 from restosync_core.ports.queue import JobQueue
 from restosync_core.ports.rate_limit import RateCharge, RateDecision, RateLimiter
+from restosync_core.ports.reconciliation import (
+    CatalogDigests,
+    ReconciliationAgent,
+    ReconciliationQueue,
+    ReconciliationRuns,
+)
 from restosync_core.ports.retention import Expiring, RetentionStore
 from restosync_core.ports.task_runs import TaskRuns
 from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -92,6 +100,12 @@ from restosync_core.use_cases.list_dead_letters import ListDeadLetters
 from restosync_core.use_cases.list_mappings import ListMappings
 from restosync_core.use_cases.list_sync_jobs import ListSyncJobs
 from restosync_core.use_cases.place_order import PlaceOrder
+from restosync_core.use_cases.reconcile_vendor import RunReconciliation
+from restosync_core.use_cases.reconciliation_reads import (
+    GetReconciliationMetrics,
+    GetReconciliationRun,
+    ListReconciliationEvents,
+)
 from restosync_core.use_cases.record_agent_heartbeat import RecordAgentHeartbeat
 from restosync_core.use_cases.register_agent import RegisterAgent
 from restosync_core.use_cases.report_health import ReportHealth
@@ -102,6 +116,7 @@ from restosync_core.use_cases.retry_dead_letter import RetryDeadLetter
 from restosync_core.use_cases.seed_mappings import SeedMappings
 from restosync_core.use_cases.send_alerts import SendAlerts
 from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
+from restosync_core.use_cases.trigger_reconciliation import TriggerReconciliation
 from restosync_core.use_cases.update_agent import UpdateAgent
 from restosync_core.use_cases.update_mapping import UpdateMapping
 
@@ -122,9 +137,6 @@ RQ glue their own RQ classes are built on (the job class, the logical queues and
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT_MARGIN_SECONDS = 60
-
-TryLock = Callable[[int], AbstractAsyncContextManager[bool]]
-"""``async with services.try_lock(key) as acquired``: a PostgreSQL advisory lock, ``False`` if taken."""
 
 Admit = Callable[[Sequence[RateCharge], str | None], Awaitable[RateDecision]]
 """``await services.admit(charges, vendor_id)``: charge a request's rate limits; for an agent request
@@ -155,6 +167,11 @@ OVERRIDABLE = frozenset(
         "alert_notifier",
         "retention",
         "task_runs",
+        "try_lock",
+        "reconciliation_agent",
+        "catalog_digests",
+        "reconciliation_runs",
+        "reconciliation_queue",
     }
 )
 """The parts a caller (a test, a bench) may replace: the ports and the connections behind them."""
@@ -195,6 +212,16 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
         unfinished_jobs=timedelta(hours=settings.undelivered_job_max_hours),
         chunk_size=settings.retention_chunk_size,
     )
+
+
+def search_limits(settings: Settings) -> SearchLimits:
+    return SearchLimits(leaf_rows=settings.reconciliation_leaf_rows,
+                        max_agent_calls=settings.reconciliation_max_agent_calls)
+
+
+def blast_radius(settings: Settings) -> BlastRadius:
+    return BlastRadius(max_share=settings.reconciliation_max_change_share,
+                       min_rows=settings.reconciliation_max_change_min_rows)
 
 
 def worker_name() -> str:
@@ -260,6 +287,16 @@ class Services:
     reset_circuit_breaker: ResetCircuitBreaker
     # --- use cases: health
     report_health: ReportHealth
+    # --- reconciliation (REQ-9, docs/reconciliation.md)
+    reconciliation_agent: ReconciliationAgent
+    catalog_digests: CatalogDigests
+    reconciliation_runs: ReconciliationRuns
+    reconciliation_queue: ReconciliationQueue
+    trigger_reconciliation: TriggerReconciliation
+    run_reconciliation: RunReconciliation
+    get_reconciliation_run: GetReconciliationRun
+    list_reconciliation_events: ListReconciliationEvents
+    get_reconciliation_metrics: GetReconciliationMetrics
     # --- scheduled maintenance and alerts (REQ-10, docs/operations.md)
     task_runs: TaskRuns
     detect_drift: DetectDrift
@@ -409,6 +446,26 @@ def bootstrap(
     retention: RetentionStore = part("retention", lambda: PgRetentionStore(pool))
     task_runs: TaskRuns = part("task_runs", lambda: PgTaskRuns(pool))
     kept = retention_policy(settings)
+    try_lock: TryLock = part("try_lock", lambda: functools.partial(try_advisory_lock, pool))
+
+    # --- reconciliation: the agent's side over httpx (the order client's), ours in PostgreSQL, runs on RQ
+    reconciliation_agent: ReconciliationAgent = part(
+        "reconciliation_agent",
+        lambda: agent_client if isinstance(agent_client, HttpxAgentClient) else HttpxAgentClient(
+            settings.agent_secret, timeout_seconds=settings.agent_timeout_seconds, url_policy=settings.agent_url_policy
+        ),
+    )
+    digests: CatalogDigests = part("catalog_digests", lambda: PgCatalogDigests(pool))
+    runs: ReconciliationRuns = part("reconciliation_runs", lambda: PgReconciliationRuns(pool))
+    reconciliation_queue: ReconciliationQueue = part(
+        "reconciliation_queue",
+        lambda: RqReconciliationQueue(
+            sync_redis, prefix, job_timeout_seconds=settings.reconciliation_job_timeout_seconds
+        ),
+    )
+    ingest_items = IngestItems(uow, resolver, clock, settings.ingest_chunk_size)
+    ingest_stock = IngestStock(uow, clock, settings.ingest_chunk_size)
+    trigger_reconciliation = TriggerReconciliation(uow, runs, reconciliation_queue, clock)
 
     url_policy = settings.agent_url_policy
     chunk = settings.ingest_chunk_size
@@ -420,7 +477,7 @@ def bootstrap(
         redis=async_redis,
         sync_redis=sync_redis,
         probes=probes,
-        try_lock=functools.partial(try_advisory_lock, pool),
+        try_lock=try_lock,
         alerts=alerts,
         rate_limiter=rate_limiter,
         admit=admit,
@@ -447,8 +504,8 @@ def bootstrap(
         delete_mapping=DeleteMapping(uow, invalidation),
         seed_mappings=SeedMappings(uow, invalidation, max_rows=settings.mapping_seed_max_rows),
         # ingest: the three push pipelines (items need the mapping resolver)
-        ingest_items=IngestItems(uow, resolver, clock, chunk),
-        ingest_stock=IngestStock(uow, clock, chunk),
+        ingest_items=ingest_items,
+        ingest_stock=ingest_stock,
         ingest_warehouses=IngestWarehouses(uow, clock, chunk),
         # orders
         place_order=PlaceOrder(uow, queue, clock, policy),
@@ -467,9 +524,24 @@ def bootstrap(
         get_order=GetOrder(uow),
         reset_circuit_breaker=ResetCircuitBreaker(uow, breaker),
         report_health=ReportHealth(probes),
+        # reconciliation (docs/reconciliation.md)
+        reconciliation_agent=reconciliation_agent,
+        catalog_digests=digests,
+        reconciliation_runs=runs,
+        reconciliation_queue=reconciliation_queue,
+        trigger_reconciliation=trigger_reconciliation,
+        run_reconciliation=RunReconciliation(
+            runs=runs, digests=digests, agent=reconciliation_agent, breaker=breaker, uow=uow,
+            write_items=ingest_items, write_stock=ingest_stock, alerts=alerts, clock=clock, try_lock=try_lock,
+            limits=search_limits(settings), blast_radius=blast_radius(settings),
+            parallel_calls=settings.reconciliation_parallel_calls,
+        ),
+        get_reconciliation_run=GetReconciliationRun(runs),
+        list_reconciliation_events=ListReconciliationEvents(runs),
+        get_reconciliation_metrics=GetReconciliationMetrics(runs, clock),
         # scheduled maintenance (restosync_worker/cron.py)
         task_runs=task_runs,
-        detect_drift=DetectDrift(),
+        detect_drift=DetectDrift(uow, trigger_reconciliation),
         alert_dead_letters=AlertDeadLetters(uow, alerts, clock),
         cleanup_expired_jobs=CleanupExpiredJobs(uow, retention, alerts, clock, kept),
         cleanup_resolved_dead_letters=DeleteExpiredRows(retention, clock, Expiring.RESOLVED_DEAD_LETTERS, kept),
@@ -498,6 +570,9 @@ def _lifecycle(services: Services) -> None:
     async def close_agent_client() -> None:
         if isinstance(services.agent_client, HttpxAgentClient):
             await services.agent_client.aclose()
+        recon = services.reconciliation_agent
+        if isinstance(recon, HttpxAgentClient) and recon is not services.agent_client:
+            await recon.aclose()
 
     services._on_start.append(open_pool)
     services._on_stop.append(close_pool)

@@ -6,6 +6,7 @@ from typing import Any
 
 from restosync_adapters.bootstrap import Services, bootstrap
 from restosync_adapters.settings import Settings
+from tests.erp_simulator import ErpSimulator
 from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
 from tests.fakes.agents import FakeAlertSink, FakeRateLimiter, FakeTokenCache, FakeTokenHasher
 from tests.fakes.maintenance import FakeAlertThrottle, FakeRetentionStore, FakeTaskRuns
@@ -16,6 +17,13 @@ from tests.fakes.orders import (
     FakeCircuitBreaker,
     FakeJobQueue,
     FakeSyncJobClaims,
+)
+from tests.fakes.reconciliation import (
+    FakeCatalogDigests,
+    FakeLocks,
+    FakeReconciliationQueue,
+    FakeReconciliationRuns,
+    SimulatedAgent,
 )
 
 UNIT_SETTINGS = Settings.from_env(
@@ -31,6 +39,7 @@ UNIT_SETTINGS = Settings.from_env(
 
 def unit_services(db: FakeDatabase, clock: FakeClock, settings: Settings = UNIT_SETTINGS, **overrides: Any) -> Services:
     """``bootstrap`` over ``db`` and ``clock``; every other port a fresh fake unless given in ``overrides``."""
+    locks = FakeLocks()
     fakes: dict[str, Any] = {
         "clock": clock,
         "uow": fake_uow_factory(db),
@@ -49,5 +58,10 @@ def unit_services(db: FakeDatabase, clock: FakeClock, settings: Settings = UNIT_
         "alert_throttle": FakeAlertThrottle(clock),
         "retention": FakeRetentionStore(db),
         "task_runs": FakeTaskRuns(db),
+        "try_lock": locks,
+        "reconciliation_agent": SimulatedAgent(ErpSimulator()),
+        "catalog_digests": FakeCatalogDigests(db),
+        "reconciliation_runs": FakeReconciliationRuns(db, locks),
+        "reconciliation_queue": FakeReconciliationQueue(),
     }
     return bootstrap(settings, **{**fakes, **overrides})

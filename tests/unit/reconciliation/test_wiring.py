@@ -1,0 +1,40 @@
+"""The composition root wires reconciliation from its parts: a trigger, then a run, over fakes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from restosync_core.model.ids import VendorId
+from restosync_core.model.mappings import MappingType, NewMapping
+from restosync_core.model.reconciliation import RunScope, RunStatus
+from restosync_core.ports.agents import NewRegistration
+from tests.erp_simulator import ErpSimulator
+from tests.fakes import FakeClock, FakeDatabase
+from tests.fakes.agents import FakeAgentRepository
+from tests.fakes.reconciliation import SimulatedAgent
+from tests.unit.reconciliation.world import run
+from tests.unit.services import unit_services
+
+
+def test_bootstrap_builds_a_working_reconciliation_from_its_parts() -> None:
+    db, clock = FakeDatabase(), FakeClock()
+    erp = ErpSimulator()
+    erp.fill(30)
+    services = unit_services(db, clock, reconciliation_agent=SimulatedAgent(erp))
+    vendor = VendorId("acme")
+    run(FakeAgentRepository(db).insert(NewRegistration(vendor, "http://agent.test", "hash", None, clock.now())))
+    run(services.seed_mappings([NewMapping(vendor, MappingType.UNIT, "KG", "kg"),
+                                NewMapping(vendor, MappingType.VAT, "TVA20", "vat-20")]))
+    run(services.ingest_items(vendor, erp.items))
+    erp.change_item("SKU-000002", price=Decimal("1"))
+
+    request = run(services.trigger_reconciliation(vendor, RunScope.ITEMS))
+    clock.advance(seconds=1)
+    finished = run(services.run_reconciliation(request.run.id, vendor))
+
+    assert finished is not None and finished.status is RunStatus.COMPLETED
+    assert finished.summary.repaired == 1
+    assert run(services.get_reconciliation_run(request.run.id)).status is RunStatus.COMPLETED
+    metrics = run(services.get_reconciliation_metrics(vendor))
+    assert metrics.last_24h.repaired == 1
+    assert run(services.detect_drift()).startswith("1 run(s) queued")
