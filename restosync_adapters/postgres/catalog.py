@@ -36,6 +36,7 @@ from restosync_adapters.postgres.errors import map_db_errors
 from restosync_adapters.postgres.rows import fetch_all, render
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import StoredVersion
+from restosync_core.policies.reconciliation import position
 from restosync_core.ports.catalog import ItemWrite, StockKey, StockTarget, StockWrite, WarehouseWrite
 
 W = TypeVar("W")
@@ -54,11 +55,22 @@ class Upsert:
     json_row: type[msgspec.Struct]
 
 
-def guarded_upsert(table: str, columns: Columns, *, conflict: Sequence[str], returning: Sequence[str]) -> Upsert:
+def guarded_upsert(
+    table: str,
+    columns: Columns,
+    *,
+    conflict: Sequence[str],
+    returning: Sequence[str],
+    insert_only: Sequence[str] = (),
+    revive: bool = False,
+) -> Upsert:
     """Insert ``columns`` of ``table`` for a vendor, or update a stored row only if it is different and not newer.
 
     Parameters: the vendor id, ``last_synced_at``, then the rows (one JSON text,
-    or one binary array per column).
+    or one binary array per column). ``insert_only`` columns are written by an
+    insert and left alone by an update (``key_position``: a function of the key);
+    ``revive``: an update also clears ``deactivated_at`` (a row reconciliation
+    deactivated comes back when the ERP pushes it again).
     """
     names = [name for name, _ in columns]
     r_names = sql.SQL(", ").join(sql.Identifier("r", n) for n in names)
@@ -74,7 +86,7 @@ SELECT %b, {r_names}, %b
 FROM {rows}
 ORDER BY r.ord
 ON CONFLICT (vendor_id, {conflict}) DO UPDATE SET
-    {updates}, last_synced_at = EXCLUDED.last_synced_at
+    {updates}, last_synced_at = EXCLUDED.last_synced_at{revive}
 WHERE cur.content_hash <> EXCLUDED.content_hash AND cur.erp_updated_at <= EXCLUDED.erp_updated_at
 RETURNING {returning}
 """)
@@ -84,8 +96,11 @@ RETURNING {returning}
         "r_names": r_names,
         "conflict": sql.SQL(", ").join(map(sql.Identifier, conflict)),
         "updates": sql.SQL(", ").join(
-            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in names if n not in conflict
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n))
+            for n in names
+            if n not in conflict and n not in insert_only
         ),
+        "revive": sql.SQL(", deactivated_at = NULL" if revive else ""),
         "returning": sql.SQL(", ").join(sql.Identifier("cur", n) for n in returning),
     }
     return Upsert(
@@ -145,15 +160,27 @@ class KeyedTable(Generic[W]):
     """A chunk of writes as rows of the upsert's columns (one comprehension per chunk: this is the hot loop)."""
 
     @classmethod
-    def of(cls, table: str, columns: Columns, as_tuples: Callable[[Sequence[W]], list[Row]]) -> KeyedTable[W]:
-        """``columns``: the key column first; ``content_hash`` and ``erp_updated_at`` among them."""
+    def of(
+        cls,
+        table: str,
+        columns: Columns,
+        as_tuples: Callable[[Sequence[W]], list[Row]],
+        *,
+        positioned: bool = False,
+    ) -> KeyedTable[W]:
+        """``columns``: the key column first; ``content_hash`` and ``erp_updated_at`` among them.
+        ``positioned``: a reconciled table (items): ``key_position`` is among them (written on insert), and an
+        update revives a deactivated row."""
         key = columns[0][0]
         versions = sql.SQL("""
 SELECT t.{key}, t.content_hash, t.erp_updated_at
 FROM unnest(%b::text[]) AS k(code)
 JOIN {table} t ON t.vendor_id = %b AND t.{key} = k.code
 """).format(key=sql.Identifier(key), table=sql.Identifier(table))
-        upsert = guarded_upsert(table, columns, conflict=(key,), returning=(key,))
+        upsert = guarded_upsert(
+            table, columns, conflict=(key,), returning=(key,),
+            insert_only=("key_position",) if positioned else (), revive=positioned,
+        )
         return cls(render(versions), upsert, as_tuples)
 
 
@@ -163,7 +190,7 @@ def _item_tuples(rows: Sequence[ItemWrite]) -> list[Row]:
             w.item.sku, w.item.name, w.item.description, w.item.unit_code, w.codes.unit_code,
             w.item.vat_code, w.codes.vat_code, w.item.family_code, w.codes.family_code,
             w.item.subfamily_code, w.codes.subfamily_code, w.item.price, w.item.barcode,
-            w.item.active, w.content_hash, w.item.updated_at,
+            w.item.active, w.content_hash, w.item.updated_at, position(w.item.sku),
         )
         for w in rows
     ]
@@ -174,8 +201,8 @@ ITEMS = KeyedTable.of("items", [
     ("unit_code", "text"), ("erp_vat_code", "text"), ("vat_code", "text"), ("erp_family_code", "text"),
     ("family_code", "text"), ("erp_subfamily_code", "text"), ("subfamily_code", "text"),
     ("price", "numeric"), ("barcode", "text"), ("active", "bool"), ("content_hash", "text"),
-    ("erp_updated_at", "timestamptz"),
-], _item_tuples)
+    ("erp_updated_at", "timestamptz"), ("key_position", "bigint"),
+], _item_tuples, positioned=True)
 
 
 def _warehouse_tuples(rows: Sequence[WarehouseWrite]) -> list[Row]:
@@ -226,11 +253,12 @@ LEFT JOIN stock s ON s.vendor_id = %b AND s.warehouse_id = w.id AND s.item_id = 
 
 STOCK_COLUMNS: Columns = [
     ("item_id", "uuid"), ("warehouse_id", "uuid"), ("quantity", "numeric"), ("content_hash", "text"),
-    ("erp_updated_at", "timestamptz"),
+    ("erp_updated_at", "timestamptz"), ("key_position", "bigint"),
 ]
 
 STOCK_UPSERT = guarded_upsert(
-    "stock", STOCK_COLUMNS, conflict=("warehouse_id", "item_id"), returning=("item_id", "warehouse_id")
+    "stock", STOCK_COLUMNS, conflict=("warehouse_id", "item_id"), returning=("item_id", "warehouse_id"),
+    insert_only=("key_position",), revive=True,
 )
 
 
@@ -261,7 +289,10 @@ class PgStockRepository:
         def as_tuples(rows: Sequence[StockWrite]) -> list[Row]:
             for w in rows:
                 key_of[(w.item_id, w.warehouse_id)] = (w.level.sku, w.level.warehouse_id)
-            return [(w.item_id, w.warehouse_id, w.level.quantity, w.content_hash, w.level.updated_at) for w in rows]
+            return [
+                (w.item_id, w.warehouse_id, w.level.quantity, w.content_hash, w.level.updated_at, position(w.level.sku))
+                for w in rows
+            ]
 
         returned = await _write_chunks(self._conn, STOCK_UPSERT, chunks, (vendor_id, synced_at), as_tuples)
         return {key_of[(item_id, warehouse_id)] for item_id, warehouse_id in returned}
