@@ -1,10 +1,11 @@
-"""RqJobQueue: wake workers through RQ (JSON-serialised jobs, deterministic ids, explicit TTLs).
+"""RqJobQueue, RqReconciliationQueue: wake workers through RQ (JSON jobs, deterministic ids, explicit TTLs).
 
 RQ holds no delivery state that matters: a wake-up names a sync job and the time
 it is due, and the worker's claim in PostgreSQL decides what happens. The RQ job
 id is built from both, so the sweeper and a worker scheduling the same wake-up
 cannot queue it twice (``unique=True``), and a later wake-up of the same job
-gets a new id.
+gets a new id. A reconciliation run is woken the same way on its own queue, one
+RQ id per run (the run's claim, queued -> running, makes a repeat do nothing).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from restosync_adapters.logging import Outage
-from restosync_adapters.queues import ORDER_SYNC, rq_queue_name
+from restosync_adapters.queues import ORDER_SYNC, RECONCILIATION, rq_queue_name
 from restosync_core.errors import DependencyUnavailable
 from restosync_core.model.ids import SyncJobId
+from restosync_core.model.reconciliation import RunId
 
 DELIVER_ORDER_FUNC = "restosync_worker.jobs.deliver_order"
 """The job function, by name: adapters never import the worker shell."""
+RECONCILE_FUNC = "restosync_worker.jobs.reconcile"
 RESULT_TTL_SECONDS = 60
 """A finished wake-up is kept a minute (RQ's normal success path: its hash and result expire).
 Deleting it at once (``result_ttl=0``) costs RQ 3 about three more Redis round trips per job (it
@@ -65,6 +68,20 @@ def wake_id(prefix: str, job_id: SyncJobId, due_at: datetime) -> str:
     return f"{_UNSAFE.sub('_', prefix)}-deliver-{job_id}-{int(due_at.timestamp() * 1000)}"
 
 
+def run_wake_id(prefix: str, run_id: RunId) -> str:
+    """``<prefix>-reconcile-<run id>``: one RQ job per reconciliation run."""
+    return f"{_UNSAFE.sub('_', prefix)}-reconcile-{run_id}"
+
+
+def _delete_if_finished(connection: redis.Redis, rq_id: str) -> bool:
+    """Delete the RQ job ``rq_id`` if it has finished (RQ keeps it a while); True if it had."""
+    if connection.hget(JsonJob.key_for(rq_id), "status") != b"finished":
+        return False
+    with contextlib.suppress(NoSuchJobError):  # unless it expired meanwhile
+        JsonJob.fetch(rq_id, connection=connection).delete()
+    return True
+
+
 class RqJobQueue:
     """``connection``: the process's blocking Redis client (``Services.sync_redis``); its owner closes it."""
 
@@ -97,11 +114,8 @@ class RqJobQueue:
         return woken
 
     def _replace_finished(self, rq_id: str, job_id: SyncJobId, due_at: datetime) -> bool:
-        if self.connection.hget(JsonJob.key_for(rq_id), "status") != b"finished":
-            return False
-        with contextlib.suppress(NoSuchJobError):  # unless it expired meanwhile
-            JsonJob.fetch(rq_id, connection=self.connection).delete()  # it ran: make room for this one
-        return self._enqueue(rq_id, job_id, due_at)
+        # it ran: make room for this one
+        return _delete_if_finished(self.connection, rq_id) and self._enqueue(rq_id, job_id, due_at)
 
     def _enqueue(self, rq_id: str, job_id: SyncJobId, due_at: datetime) -> bool:
         """Queue (or schedule) the wake-up; ``False`` if one with its id exists."""
@@ -121,6 +135,55 @@ class RqJobQueue:
                 # is due, find nothing to claim, and wait for the sweeper.
                 at = datetime.fromtimestamp(math.ceil(due_at.timestamp()), UTC)
                 self.queue.enqueue_at(at, DELIVER_ORDER_FUNC, str(job_id), **options)
+        except DuplicateJobError:
+            return False
+        return True
+
+
+class RqReconciliationQueue:
+    """Wakes reconciliation workers (the ``reconciliation`` queue): ``ReconciliationQueue``.
+
+    The RQ job is ``restosync_worker.jobs.reconcile(<run id>)`` with id ``run_wake_id``: waking a run
+    that is already queued, scheduled or running (or crashed within the last hour) queues nothing; one
+    that has finished is replaced. ``job_timeout_seconds``: ``RECONCILIATION_JOB_TIMEOUT_SECONDS``.
+    ``connection``: the process's blocking Redis client (``Services.sync_redis``); its owner closes it.
+    """
+
+    def __init__(self, connection: redis.Redis, prefix: str, *, job_timeout_seconds: int) -> None:
+        self.prefix = prefix
+        self.connection = connection
+        self.queue = make_queue(connection, prefix, RECONCILIATION)
+        self.job_timeout = job_timeout_seconds
+        self.outage = Outage(log, "The reconciliation queue (Redis)")
+
+    async def wake_run(self, run_id: RunId) -> bool:
+        return await asyncio.to_thread(self.wake_run_now, run_id)
+
+    def wake_run_now(self, run_id: RunId) -> bool:
+        """The blocking call; ``False`` when this run's wake-up is already queued or running."""
+        rq_id = run_wake_id(self.prefix, run_id)
+        try:
+            woken = self._enqueue(rq_id, run_id) or (
+                _delete_if_finished(self.connection, rq_id) and self._enqueue(rq_id, run_id)
+            )
+        except redis.RedisError as exc:
+            self.outage.failed(exc, "runs stay queued in PostgreSQL; drift detection wakes them again")
+            raise DependencyUnavailable("the reconciliation queue (Redis) is unavailable") from exc
+        self.outage.recovered()
+        return woken
+
+    def _enqueue(self, rq_id: str, run_id: RunId) -> bool:
+        try:
+            self.queue.enqueue(
+                RECONCILE_FUNC,
+                str(run_id),
+                job_id=rq_id,
+                unique=True,
+                result_ttl=RESULT_TTL_SECONDS,
+                failure_ttl=FAILURE_TTL_SECONDS,
+                job_timeout=self.job_timeout,
+                description=f"reconciliation run {run_id}",
+            )
         except DuplicateJobError:
             return False
         return True
