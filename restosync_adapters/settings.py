@@ -281,6 +281,10 @@ class Settings:
         "RECONCILIATION_JOB_TIMEOUT_SECONDS", 1800, _int_between(60, 86_400),
         doc="a run still going after this long is stopped by its worker (RQ's job timeout)",
     )
+    reconciliation_worker_concurrency: int = _env(
+        "RECONCILIATION_WORKER_CONCURRENCY", 2, _positive_int,
+        doc="reconciliation worker processes `restosync run` starts, apart from the order workers",
+    )
     worker_synchronous_commit: bool = _env(
         "WORKER_SYNCHRONOUS_COMMIT", False, _bool,
         doc="workers wait for the WAL flush on commit (off: a PostgreSQL crash may undo their last writes, "

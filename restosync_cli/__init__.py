@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 
+from restosync_adapters.bootstrap import IMAGE_SYNC, ORDER_SYNC, RECONCILIATION
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.postgres.migrate import MigrationError, ensure_database, migrate
 from restosync_adapters.settings import Settings
@@ -37,12 +38,7 @@ SHELLS: dict[str, Callable[[list[str] | None], int]] = {
     "scheduler": scheduler_shell.main,
 }
 """Each shell's entry point, run in this process by ``restosync <name>``."""
-CHILDREN = {
-    "api": api_shell.__name__,
-    "worker": worker_shell.__name__,
-    "scheduler": scheduler_shell.__name__,
-}
-"""What ``restosync run`` starts as child processes (``python -m <module>``)."""
+
 STOP_GRACE_SECONDS = 35.0
 """A child still running this long after SIGTERM is killed (the API lets requests finish for 30 s)."""
 RESTART_INITIAL_SECONDS = 1.0
@@ -50,6 +46,21 @@ RESTART_CAP_SECONDS = 30.0
 HEALTHY_AFTER_SECONDS = 60.0
 
 
+def run_children(settings: Settings) -> dict[str, list[str]]:
+    """What ``restosync run`` starts as child processes: name -> ``python -m`` module and arguments.
+
+    Two worker groups: the order workers (``WORKER_CONCURRENCY``) and the reconciliation
+    workers (``RECONCILIATION_WORKER_CONCURRENCY``), so a long run never delays an order.
+    Cron ticks queued on ``reconciliation`` run in the second group.
+    """
+    return {
+        "api": [api_shell.__name__],
+        "worker": [worker_shell.__name__, "--queues", f"{ORDER_SYNC},{IMAGE_SYNC}",
+                   "--concurrency", str(settings.worker_concurrency)],
+        "reconciliation-worker": [worker_shell.__name__, "--queues", RECONCILIATION,
+                                  "--concurrency", str(settings.reconciliation_worker_concurrency)],
+        "scheduler": [scheduler_shell.__name__],
+    }
 
 
 def cmd_migrate() -> int:
@@ -75,15 +86,16 @@ class _Child:
     """One supervised shell process, and when to start it again after it ended."""
 
     name: str
-    module: str
+    args: list[str]
+    """``python -m`` and these: the module and its arguments."""
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     restart_at: float = 0.0
     backoff: Backoff = field(default_factory=lambda: Backoff(initial=RESTART_INITIAL_SECONDS, cap=RESTART_CAP_SECONDS))
 
-    def start(self, argv: list[str]) -> None:
+    def start(self) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", self.module, *argv], start_new_session=True
+            [sys.executable, "-m", *self.args], start_new_session=True
         )
         self.started = time.monotonic()
         log.info("started %s (pid %d)", self.name, self.process.pid)
@@ -103,8 +115,8 @@ class _Child:
         log.error("%s exited with code %s; restarting it in %.0f s", self.name, code, delay)
 
 
-def cmd_run(argv: list[str]) -> int:
-    """Migrate, then API + worker + scheduler as child processes, each restarted if it ends.
+def cmd_run() -> int:
+    """Migrate, then API + the two worker groups + scheduler as child processes, each restarted if it ends.
 
     A child that exits (a crash, a bug, a dependency it could not ride out) is started
     again after ``RESTART_INITIAL_SECONDS``, doubling up to ``RESTART_CAP_SECONDS`` while it
@@ -113,23 +125,24 @@ def cmd_run(argv: list[str]) -> int:
     """
     if (code := cmd_migrate()) != 0:
         return code
+    settings = Settings.load_or_exit()
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         if not stop.is_set():
-            log.info("stopping (signal %s): API, worker and scheduler", signal.Signals(signum).name)
+            log.info("stopping (signal %s): API, workers and scheduler", signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    children = [_Child(name, module) for name, module in CHILDREN.items()]
+    children = [_Child(name, args) for name, args in run_children(settings).items()]
     for child in children:
-        child.start(argv)
+        child.start()
     while not stop.is_set():
         for child in children:
             child.reap()
             if child.process is None and time.monotonic() >= child.restart_at and not stop.is_set():
-                child.start(argv)
+                child.start()
         stop.wait(0.2)
     _stop_children({c.name: c.process for c in children if c.process is not None})
     return 0
@@ -158,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if ns.command == "migrate":
         return cmd_migrate()
     if ns.command == "run":
-        return cmd_run([])
+        return cmd_run()
     if ns.command in ("deploy", "rollback"):
         return deploy_command.main(ns.command, ns.args)
     return cmd_shell(ns.command, ns.args)

@@ -1,4 +1,4 @@
-"""``restosync run``: migrate, then API + worker + scheduler; /health 200; Ctrl-C or SIGTERM stops them all, fast."""
+"""``restosync run``: migrate, then API + two worker groups + scheduler; /health 200; Ctrl-C or SIGTERM stops all."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import time
 from pathlib import Path
 
 import httpx
+import redis
+from rq import Worker
 
+from restosync_adapters.queues import IMAGE_SYNC, ORDER_SYNC, RECONCILIATION, rq_queue_name
+from restosync_adapters.rq_queue import make_queue
 from restosync_adapters.settings import Settings
 from tests.conftest import process_env
 from tests.e2e.conftest import free_port, wait_until
@@ -54,7 +58,7 @@ def test_run_serves_health_then_ctrl_c_stops_every_process(settings: Settings) -
         body = httpx.get(f"http://127.0.0.1:{port}/health").json()
         assert body["status"] == "ok"
         children = _children_of(proc.pid)
-        assert len(children) == 3, children  # api, worker, scheduler
+        assert len(children) == 4, children  # api, order workers, reconciliation workers, scheduler
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
         wait_until(lambda: not any(_alive(pid) for pid in children), 10, "every child to exit")
@@ -62,8 +66,8 @@ def test_run_serves_health_then_ctrl_c_stops_every_process(settings: Settings) -
         if proc.poll() is None:
             proc.kill()
     output = proc.stdout.read() if proc.stdout else ""
-    for name in ("api", "worker", "scheduler"):
-        assert f'"{name} stopped' in output or f"{name} stopped" in output, output[-3000:]
+    for name in ("api", "worker", "reconciliation-worker", "scheduler"):
+        assert f'"{name} stopped' in output, output[-3000:]
 
 
 STOP_WITHIN_SECONDS = 10
@@ -111,4 +115,40 @@ def test_run_restarts_a_child_that_dies_and_keeps_the_others(settings: Settings,
         assert "scheduler exited with code -9; restarting it in 1 s" in system.output()
         assert system.stop(timeout=30) == 0
     finally:
+        system.close()
+
+
+def test_run_serves_reconciliation_with_workers_of_its_own_so_a_long_run_never_delays_an_order(
+    settings: Settings, own_redis: RedisServer, agent: FakeAgent
+) -> None:
+    system = System(settings, redis_url=own_redis.url, WORKER_CONCURRENCY="1", RECONCILIATION_WORKER_CONCURRENCY="1")
+    connection = redis.Redis.from_url(own_redis.url)
+    try:
+        system.wait_healthy()
+        groups = {
+            pid: cmd.split("--queues ", 1)[1].split()[0]
+            for pid, cmd in descendants(system.proc.pid, depth=1).items()
+            if "restosync_worker.__main__" in cmd
+        }
+        assert sorted(groups.values()) == [f"{ORDER_SYNC},{IMAGE_SYNC}", RECONCILIATION], groups
+
+        def listening() -> list[list[str]]:
+            return sorted(sorted(w.queue_names()) for w in Worker.all(connection=connection))
+
+        def name(logical: str) -> str:
+            return rq_queue_name(settings.redis_prefix, logical)
+
+        expected = [sorted([name(IMAGE_SYNC), name(ORDER_SYNC)]), [name(RECONCILIATION)]]
+        wait_until(lambda: listening() == sorted(expected), 30, "one RQ worker per group, on its own queues")
+
+        # The only reconciliation worker is busy for a long while: orders are delivered all the same.
+        busy = make_queue(connection, settings.redis_prefix, RECONCILIATION).enqueue("time.sleep", 60)
+        wait_until(lambda: busy.get_status(refresh=True) == "started", 30, "the long job to start")
+        system.register("vendor-1", agent)
+        placed = system.place("vendor-1", "R-1")
+        assert placed.status == 201
+        wait_until(lambda: set(system.accepted()) <= set(delivered(agent)), 15, "the order delivered")
+        assert busy.get_status(refresh=True) == "started", "delivered while the long job still ran"
+    finally:
+        connection.close()
         system.close()
