@@ -12,6 +12,7 @@ from restosync_http.controllers.health import HealthController
 from restosync_http.controllers.ingest import IngestController
 from restosync_http.controllers.mappings import MappingsController
 from restosync_http.controllers.orders import OrdersController
+from restosync_http.controllers.reconciliation import ReconciliationController
 from restosync_http.controllers.sync_jobs import SyncJobsController
 
 ROUTES: list[ControllerRouterHandler] = [
@@ -20,4 +21,5 @@ ROUTES: list[ControllerRouterHandler] = [
     IngestController,
     MappingsController,
     OrdersController, CallbackController, SyncJobsController, DeadLetterController, CircuitBreakerController,
+    ReconciliationController,
 ]
