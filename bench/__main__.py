@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark part (or those named) and print figures next to their baselines.
 
-Usage: python -m bench [agents] [ingest] [orders] [--fork]
+Usage: python -m bench [agents] [ingest] [orders] [reconciliation] [--fork]
 
 Options (``--...``) are left for the parts to read from ``sys.argv``: ``--fork`` makes the
 orders part also measure the bare job on RQ's forking worker.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-PARTS = ["agents", "ingest", "orders"]
+PARTS = ["agents", "ingest", "orders", "reconciliation"]
 
 
 def main(argv: list[str]) -> int:

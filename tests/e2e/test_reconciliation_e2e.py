@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from restosync_adapters.settings import Settings
-from tests.conftest import make_settings  # noqa: F401  (the settings fixture comes from tests/conftest.py)
 from tests.e2e.conftest import wait_until
 from tests.e2e.system import RedisServer, System
 from tests.erp_simulator import ErpSimulator, item_json, make_item, stock_json
