@@ -25,6 +25,7 @@ from restosync_core.model.reconciliation import (
     ReconciliationRun,
     RowRepair,
     RunId,
+    RunScope,
     RunStatus,
     RunSummary,
 )
@@ -92,7 +93,9 @@ class RunRequest:
 @dataclass(frozen=True, slots=True)
 class EventFilter:
     vendor_id: VendorId | None = None
-    entity: ReconciledEntity | None = None
+    entity: RunScope | None = None
+    """``items`` or ``stock``: row events of that entity and run events of runs of it; ``all``: run events
+    of runs of both (a run's own event carries its scope)."""
     run_id: RunId | None = None
     event_type: ReconciliationEventType | None = None
     since: datetime | None = None

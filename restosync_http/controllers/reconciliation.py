@@ -10,7 +10,7 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParam
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from restosync_core.model.ids import VendorId
-from restosync_core.model.reconciliation import ReconciledEntity, ReconciliationEventType
+from restosync_core.model.reconciliation import ReconciliationEventType, RunScope
 from restosync_http.dto.base import Paginated, Problem
 from restosync_http.dto.reconciliation import (
     EventResponse,
@@ -115,7 +115,7 @@ class ReconciliationController(Controller):
         summary="The reconciliation event log, newest first (paginated)",
         description=(
             "One `drift_check`, `drift_detected` or `error` event per finished run (its summary is the run's), "
-            "and one `conflict_resolved` event per repaired row. Filters: `vendorId`, `entity` (items, stock), "
+            "and one `conflict_resolved` event per repaired row. Filters: `vendorId`, `entity` (items, stock, all), "
             "`runId`, `eventType`, `since` (inclusive) and `until` (exclusive), RFC 3339 with an offset. "
             "A bad filter, or `since` after `until`, is a 400 naming the parameter."
         ),
@@ -128,8 +128,8 @@ class ReconciliationController(Controller):
         vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
         entity: Annotated[
             str | None,
-            QueryParameter(description="Only events about this entity.",
-                           schema_extra={"enum": [e.value for e in ReconciledEntity]}),
+            QueryParameter(description="Only events about this entity (`all`: the events of runs of both).",
+                           schema_extra={"enum": [e.value for e in RunScope]}),
         ] = None,
         run_id: Annotated[str | None, QueryParameter(name="runId", description="Only this run's (a UUID).")] = None,
         event_type: Annotated[

@@ -18,7 +18,6 @@ import msgspec
 from restosync_core.errors import ValidationFailed
 from restosync_core.model.ids import VENDOR_ID_PATTERN, VendorId, is_valid_vendor_id
 from restosync_core.model.reconciliation import (
-    ReconciledEntity,
     ReconciliationEvent,
     ReconciliationEventType,
     ReconciliationRun,
@@ -96,7 +95,7 @@ def event_filter(
         raise ValidationFailed("since must not be after until", path="since")
     return EventFilter(
         vendor_id=vendor_param(vendor_id) if vendor_id is not None else None,
-        entity=enum_param(ReconciledEntity, entity, "entity") if entity is not None else None,
+        entity=enum_param(RunScope, entity, "entity") if entity is not None else None,
         run_id=run_id_param(run_id) if run_id is not None else None,
         event_type=enum_param(ReconciliationEventType, event_type, "eventType") if event_type is not None else None,
         since=start,

@@ -251,6 +251,7 @@ def test_the_event_log_filters(api: Client, event_log: dict[str, Any]) -> None:
     assert found(vendorId="vendor-2") == [ids[1]]
     assert found(vendorId="vendor-3") == []
     assert found(entity="stock") == [ids[4], ids[3], ids[1]]
+    assert found(entity="all") == []  # only the own events of runs of both entities carry "all"
     assert found(runId=event_log["run"]) == [ids[3], ids[2]]
     assert found(eventType="conflict_resolved") == [ids[4], ids[2]]
     assert found(vendorId="vendor-1", entity="items", eventType="conflict_resolved") == [ids[2]]

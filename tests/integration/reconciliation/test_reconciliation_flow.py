@@ -158,6 +158,8 @@ def test_drift_of_every_kind_is_found_and_repaired(api: TestClient, recon_settin
         ("items", "SKU-000003", "updated"), ("items", "SKU-000007", "deactivated"), ("items", "NEW-1", "inserted"),
         ("stock", "SKU-000010", "updated"), ("stock", "SKU-000011", "deactivated"), ("stock", "NEW-1", "inserted"),
     }
+    own = v.events(runId=run["id"], entity="all")  # the run's own event carries its scope
+    assert [(e["eventType"], e["summary"]["driftFound"]) for e in own] == [("drift_detected", 6)]
     live = v.live_items()
     assert live["SKU-000003"]["price"] == Decimal("99.5")
     assert "SKU-000007" not in live and "NEW-1" in live
