@@ -16,7 +16,7 @@ import logging
 
 from rq.worker import BaseWorker
 
-from restosync_adapters.bootstrap import LOGICAL_QUEUES, rq_queue_name
+from restosync_adapters.bootstrap import LOGICAL_QUEUES, RECONCILIATION, rq_queue_name
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.settings import Settings
 from restosync_worker.processes import WorkerProcesses, serve
@@ -40,13 +40,22 @@ def parse_queues(value: str) -> list[str]:
     return names
 
 
+def default_concurrency(settings: Settings, queues: list[str]) -> int:
+    """The reconciliation workers are sized apart from the order workers (the spec's 2 and 5)."""
+    if queues == [RECONCILIATION]:
+        return settings.reconciliation_worker_concurrency
+    return settings.worker_concurrency
+
+
 def main(argv: list[str] | None = None, *, worker_class: type[BaseWorker] = RestosyncWorker) -> int:
     """``worker_class``: the RQ worker each process runs (the benchmarks pass RQ's forking one)."""
     parser = argparse.ArgumentParser(prog="restosync worker", description=__doc__.splitlines()[0])
     parser.add_argument("--queues", type=parse_queues, default=list(LOGICAL_QUEUES),
                         help=f"comma-separated, of {', '.join(LOGICAL_QUEUES)} (default: all)")
     parser.add_argument("--burst", action="store_true", help="stop once the queues are empty (tests)")
-    parser.add_argument("--concurrency", type=int, default=None, help="worker processes (WORKER_CONCURRENCY)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="worker processes (WORKER_CONCURRENCY; RECONCILIATION_WORKER_CONCURRENCY when "
+                        "--queues is reconciliation alone)")
     args = parser.parse_args(argv)
     settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
@@ -55,7 +64,8 @@ def main(argv: list[str] | None = None, *, worker_class: type[BaseWorker] = Rest
         serve, settings, queues, worker_class,
         burst=args.burst, logging_level=settings.log_level.upper(),
     )
-    processes = WorkerProcesses(args.concurrency or settings.worker_concurrency, target, restart=not args.burst)
+    processes = WorkerProcesses(args.concurrency or default_concurrency(settings, args.queues), target,
+                                restart=not args.burst)
     log.info("starting %d worker(s) on %s", len(processes.slots), ", ".join(queues))
     processes.run()
     log.info("all workers stopped")

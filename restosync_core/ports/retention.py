@@ -16,7 +16,7 @@ class Expiring(enum.StrEnum):
     """By ``updated_at`` (when they failed); their dead letters stay and can still be retried."""
     RESOLVED_DEAD_LETTERS = "resolved dead letters"
     """By ``resolved_at``; an unresolved letter is never deleted."""
-    RECONCILIATION_EVENTS = "reconciliation events"
+    RECONCILIATION_EVENTS = "reconciliation events and runs"
     """By ``created_at``."""
     TASK_RUNS = "scheduled task runs"
     """By ``started_at``."""

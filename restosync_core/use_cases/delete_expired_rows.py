@@ -6,7 +6,9 @@ Two scheduled tasks are this use case with a different ``what``:
   ones never;
 - reconciliation events (weekly, the "archive"): the events are a log of checks
   and corrections; what they decided is already in the catalogue tables, so past
-  the retention period nothing else refers to them.
+  the retention period nothing else refers to them. Finished reconciliation runs
+  older than the same period go with them (with any event of theirs left);
+  a queued or running run is never deleted.
 
 Sync jobs have a use case of their own (``cleanup_expired_jobs``): an undelivered
 one becomes a dead letter before anything is deleted.

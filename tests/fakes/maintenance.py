@@ -46,7 +46,7 @@ class FakeRetentionStore:
                 k for k, d in letters.items() if d.resolved and d.resolved_at is not None and d.resolved_at < before
             ]
         if what is Expiring.RECONCILIATION_EVENTS:
-            events: dict[Any, FakeReconciliationEvent] = self.db.table("reconciliation_events")
+            events: dict[Any, Any] = self.db.table("reconciliation_events")
             return events, [k for k, e in events.items() if e.created_at < before]
         runs: dict[Any, dict[str, Any]] = self.db.table("task_runs")
         return runs, [k for k, r in runs.items() if r["started_at"] < before]
@@ -56,6 +56,19 @@ class FakeRetentionStore:
         chunk = keys[:limit]
         for key in chunk:
             del table[key]
+        if what is Expiring.RECONCILIATION_EVENTS and len(chunk) < limit:
+            # as the SQL: the rest of the chunk goes to finished runs, whose events go with them
+            runs: dict[Any, Any] = self.db.table("reconciliation_runs")
+            done = [k for k, r in runs.items()
+                    if r.finished_at is not None and r.finished_at < before and not r.status.active]
+            done = done[: limit - len(chunk)]
+            for key in done:
+                del runs[key]
+            events_left: dict[Any, Any] = self.db.table("reconciliation_events")
+            for event_id in [k for k, e in events_left.items() if getattr(e, "run_id", None) in done]:
+                del events_left[event_id]
+            self.chunks.append((what, len(chunk) + len(done)))
+            return len(chunk) + len(done)
         if what in (Expiring.COMPLETED_SYNC_JOBS, Expiring.FAILED_SYNC_JOBS):  # ON DELETE SET NULL
             letters: dict[Any, DeadLetter] = self.db.table("dead_letters")
             for letter_id, letter in list(letters.items()):

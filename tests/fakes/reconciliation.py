@@ -110,7 +110,11 @@ class FakeReconciliationRuns:
         return runs
 
     def _events(self) -> list[ReconciliationEvent]:
-        events: list[ReconciliationEvent] = self.db.table(EVENTS, list)
+        return list(self._event_table().values())
+
+    def _event_table(self) -> dict[UUID, ReconciliationEvent]:
+        """Keyed by id, as ``FakeRetentionStore`` expects (it archives these)."""
+        events: dict[UUID, ReconciliationEvent] = self.db.table(EVENTS)
         return events
 
     async def request(self, run: ReconciliationRun) -> RunRequest:
@@ -144,21 +148,22 @@ class FakeReconciliationRuns:
     ) -> ReconciliationRun:
         runs = self._runs()
         runs[run.id] = done = replace(run, status=status, summary=summary, finished_at=at)
-        events = self._events()
+        events = self._event_table()
         if status in (RunStatus.SKIPPED, RunStatus.FAILED):
             kind = ReconciliationEventType.ERROR
         elif summary.drift_found:
             kind = ReconciliationEventType.DRIFT_DETECTED
         else:
             kind = ReconciliationEventType.DRIFT_CHECK
-        events.append(ReconciliationEvent(
+        written = [ReconciliationEvent(
             uuid.uuid4(), run.vendor_id, kind, run.scope.value, summary.duration_ms, at, summary.as_dict(), run.id,
-        ))
-        events.extend(
+        )]
+        written.extend(
             ReconciliationEvent(uuid.uuid4(), run.vendor_id, ReconciliationEventType.CONFLICT_RESOLVED,
                                 r.entity.value, 0, at, r.as_dict(), run.id)
             for r in repairs if r.outcome is RepairOutcome.REPAIRED
         )
+        events.update((e.id, e) for e in written)
         return done
 
     async def get(self, run_id: RunId) -> ReconciliationRun | None:

@@ -67,7 +67,8 @@ def test_a_callback_whose_job_id_is_36_characters_but_not_a_uuid_is_a_400_naming
 # ---------------------------------------------------------------- 2. pagination
 
 
-LISTS = ("/api/admin/dlq", "/api/admin/sync-jobs", "/api/agents", "/api/admin/agents", "/api/admin/mappings")
+LISTS = ("/api/admin/dlq", "/api/admin/sync-jobs", "/api/agents", "/api/admin/agents", "/api/admin/mappings",
+         "/api/admin/reconciliation/events")
 
 
 @pytest.mark.parametrize("path", LISTS)

@@ -16,7 +16,8 @@ from tests.conftest import _url_for, create_database, drop_database
 
 EXPECTED_TABLES = {
     "items", "stock", "warehouses", "orders", "order_lines", "sync_jobs", "agent_registry",
-    "erp_code_mappings", "dead_letter_queue", "reconciliation_events", "audit_log", "schema_migrations",
+    "erp_code_mappings", "dead_letter_queue", "reconciliation_events", "reconciliation_runs", "audit_log",
+    "schema_migrations",
 }
 
 

@@ -87,7 +87,7 @@ def test_on_postgresql_each_kind_is_kept_at_23_59_and_deleted_at_24_01_past_its_
     assert reports == [
         "1 completed sync jobs removed, 1 failed sync jobs removed, 0 scheduled task runs removed",
         "1 resolved dead letters removed",
-        "1 reconciliation events removed",
+        "1 reconciliation events and runs removed",
     ]
     assert [r["vendor_id"] for r in rows_of(url, "SELECT vendor_id FROM sync_jobs ORDER BY 1")] == ["young", "young"]
     letters = rows_of(url, "SELECT vendor_id FROM dead_letter_queue ORDER BY 1")

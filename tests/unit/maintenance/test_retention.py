@@ -210,7 +210,7 @@ def test_reconciliation_events_are_kept_30_days_to_the_minute() -> None:
     now = w.clock.now()
     events["old"] = FakeReconciliationEvent(VendorId("acme"), now - timedelta(days=30, minutes=1))
     events["young"] = FakeReconciliationEvent(VendorId("acme"), now - timedelta(days=30) + MINUTE)
-    assert str(run(w.services("w1").archive_reconciliation_events())) == "1 reconciliation events removed"
+    assert str(run(w.services("w1").archive_reconciliation_events())) == "1 reconciliation events and runs removed"
     assert list(events) == ["young"]
 
 

@@ -85,7 +85,7 @@ def drifted(w: World) -> set[tuple[str, tuple[str, ...]]]:
 
 
 def repaired_in_events(w: World, run_id: Any) -> set[tuple[str, tuple[str, ...]]]:
-    events = [e for e in w.db.table("reconciliation_events", list) if e.run_id == run_id]
+    events = [e for e in w.db.table("reconciliation_events").values() if e.run_id == run_id]
     keys = set()
     for e in events:
         if e.event_type is ReconciliationEventType.CONFLICT_RESOLVED:
@@ -127,7 +127,7 @@ def test_a_run_without_drift_changes_nothing_and_records_no_row_event(n: int, sm
     assert result.status is RunStatus.COMPLETED
     assert w.catalogue() == before
     assert repaired_in_events(w, result.id) == set()
-    events = [e for e in w.db.table("reconciliation_events", list) if e.run_id == result.id]
+    events = [e for e in w.db.table("reconciliation_events").values() if e.run_id == result.id]
     assert [e.event_type for e in events] == [ReconciliationEventType.DRIFT_CHECK]
     # one checksum call per entity: the whole set agreed at once
     assert result.summary.agent_calls == 2
@@ -218,7 +218,7 @@ def test_repairs_name_the_fields_that_differed() -> None:
 
     events = {
         (e.entity, e.summary["key"]["sku"]): e.summary
-        for e in w.db.table("reconciliation_events", list)
+        for e in w.db.table("reconciliation_events").values()
         if e.event_type is ReconciliationEventType.CONFLICT_RESOLVED
     }
     updated = events[("items", "SKU-000004")]

@@ -36,7 +36,7 @@ def test_an_offline_agent_is_skipped_without_a_call() -> None:
     assert result.status is RunStatus.SKIPPED
     assert "offline" in (result.summary.reason or "")
     assert w.agent.calls == 0
-    events = w.db.table("reconciliation_events", list)
+    events = w.db.table("reconciliation_events").values()
     assert [e.event_type for e in events] == [ReconciliationEventType.ERROR]
 
 

@@ -38,3 +38,33 @@ def test_bootstrap_builds_a_working_reconciliation_from_its_parts() -> None:
     metrics = run(services.get_reconciliation_metrics(vendor))
     assert metrics.last_24h.repaired == 1
     assert run(services.detect_drift()).startswith("1 run(s) queued")
+
+
+def test_the_weekly_archive_removes_finished_runs_and_their_events_never_an_active_run() -> None:
+    db, clock = FakeDatabase(), FakeClock()
+    services = unit_services(db, clock)
+    vendors = [VendorId("old"), VendorId("busy")]
+    for vendor in vendors:
+        run(FakeAgentRepository(db).insert(NewRegistration(vendor, "http://agent.test", "hash", None, clock.now())))
+    finished = run(services.trigger_reconciliation(vendors[0], RunScope.ITEMS))
+    run(services.run_reconciliation(finished.run.id, vendors[0]))
+    active = run(services.trigger_reconciliation(vendors[1], RunScope.ITEMS))  # queued, never run
+    clock.advance(days=31)
+
+    report = run(services.archive_reconciliation_events())
+
+    assert str(report) == "2 reconciliation events and runs removed"  # the finished run and its own event
+    assert db.table("reconciliation_events") == {}
+    assert set(db.table("reconciliation_runs")) == {active.run.id}
+
+
+def test_reconciliation_workers_alone_are_sized_by_their_own_setting() -> None:
+    from dataclasses import replace
+
+    from restosync_worker.__main__ import default_concurrency
+    from tests.unit.services import UNIT_SETTINGS
+
+    settings = replace(UNIT_SETTINGS, worker_concurrency=5, reconciliation_worker_concurrency=2)
+    assert default_concurrency(settings, ["reconciliation"]) == 2
+    assert default_concurrency(settings, ["order-sync", "image-sync"]) == 5
+    assert default_concurrency(settings, ["order-sync", "reconciliation", "image-sync"]) == 5
