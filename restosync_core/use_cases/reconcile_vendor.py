@@ -231,7 +231,14 @@ class RunReconciliation:
             found.lower_bound_stop = True
             return found
         leaves: list[PositionRange] = []
+        level = 1
         while frontier:
+            # progress, one line per level (a run has a few: 256 children, then ~8 rows per child)
+            log.info(
+                "reconciliation run %s, %s: level %d, %d range(s) differ, %d agent call(s) so far",
+                run.id, entity.value, level, len(frontier), summary.agent_calls,
+            )
+            level += 1
             next_level: list[tuple[PositionRange, RangeDigest, RangeDigest]] = []
             inner = []
             for rng, o, t in frontier:
@@ -253,7 +260,9 @@ class RunReconciliation:
                 )
             return ours_rows, theirs_rows
 
-        for rng, (ours_rows, theirs_rows) in zip(leaves, await asyncio.gather(*(leaf(r) for r in leaves)), strict=True):
+        log.info("reconciliation run %s, %s: comparing the rows of %d range(s)", run.id, entity.value, len(leaves))
+        fetched = await asyncio.gather(*(leaf(r) for r in leaves))
+        for rng, (ours_rows, theirs_rows) in zip(leaves, fetched, strict=True):
             erp = _keyed_erp(entity, rng, theirs_rows)
             database = {row_key(row): (row, h) for row, h in ours_rows}
             summary.rows_compared += len(database.keys() | erp.keys())
