@@ -239,7 +239,7 @@ class Settings:
     )
     retention_reconciliation_events_days: int = _env(
         "RETENTION_RECONCILIATION_EVENTS_DAYS", 30, _int_between(1, 3650),
-        doc="reconciliation events are kept this long",
+        doc="reconciliation events, and finished reconciliation runs, are kept this long",
     )
     undelivered_job_max_hours: int = _env(
         "UNDELIVERED_JOB_MAX_HOURS", 24, _int_between(1, 8760),
