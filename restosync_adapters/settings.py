@@ -224,7 +224,8 @@ class Settings:
     dlq_alert_cron: str = _env("DLQ_ALERT_CRON", "*/15 * * * *", _cron, doc="the unresolved dead letters alert")
     job_cleanup_cron: str = _env("JOB_CLEANUP_CRON", "0 2 * * *", _cron, doc="expired sync jobs cleanup")
     reconciliation_archive_cron: str = _env(
-        "RECONCILIATION_ARCHIVE_CRON", "0 3 * * 0", _cron, doc="old reconciliation events and finished runs removed (Sundays)"
+        "RECONCILIATION_ARCHIVE_CRON", "0 3 * * 0", _cron,
+        doc="old reconciliation events and finished runs removed (Sundays)",
     )
     dlq_cleanup_cron: str = _env("DLQ_CLEANUP_CRON", "0 4 * * 6", _cron, doc="old resolved dead letters removed")
     retention_completed_jobs_hours: int = _env(
