@@ -26,6 +26,7 @@ from tests.erp_simulator import ErpSimulator, item_json, make_item, make_stock, 
 from tests.fake_agent import FakeAgent
 from tests.integration.agent_helpers import admin_headers, register_agent
 from tests.integration.ingest.helpers import insert_mappings, rows_of
+from tests.integration.maintenance.conftest import FakeSlack
 from tests.integration.orders.conftest import Worker
 from tests.waiting import wait_until
 
@@ -43,8 +44,15 @@ WAREHOUSES = ("WH-1", "WH-2")
 
 
 @pytest.fixture
-def recon_settings(clean_db: str, redis_ns: str) -> Settings:
-    return make_settings(clean_db, redis_ns, **FAST)
+def slack() -> Iterator[FakeSlack]:
+    hook = FakeSlack().start()
+    yield hook
+    hook.stop()
+
+
+@pytest.fixture
+def recon_settings(clean_db: str, redis_ns: str, slack: FakeSlack) -> Settings:
+    return make_settings(clean_db, redis_ns, SLACK_WEBHOOK_URL=slack.url, **FAST)
 
 
 @pytest.fixture
@@ -194,7 +202,7 @@ def test_a_push_during_a_run_is_not_overwritten(api: TestClient, recon_settings:
 
 def test_a_run_over_the_blast_radius_changes_nothing_alerts_then_runs_after_confirm(
     api: TestClient, recon_settings: Settings, agent: FakeAgent, erp: ErpSimulator,  # type: ignore[type-arg]
-    worker: Worker, capsys: pytest.CaptureFixture[str],
+    worker: Worker, slack: FakeSlack,
 ) -> None:
     v = Vendor(api, recon_settings, agent, erp)
     for i in range(8):  # 8 of 60 items: over max(5 % of 60, 6)
@@ -207,8 +215,9 @@ def test_a_run_over_the_blast_radius_changes_nothing_alerts_then_runs_after_conf
     assert "would change 8 of 60 items rows" in stopped["summary"]["reason"]
     assert len(stopped["summary"]["samples"]) == 8
     assert v.live_items() == before
-    alert_lines = [line for line in capsys.readouterr().out.splitlines() if "alert_type=reconciliation_drift" in line]
-    assert len(alert_lines) == 1 and stopped["id"] in alert_lines[0]  # every alert is a warning log line
+    # the alert service logged it and told Slack (once per window)
+    texts = wait_until(lambda: slack.texts(), 10, "the reconciliation_drift alert posted to Slack")
+    assert len(texts) == 1 and "reconciliation drift" in texts[0].lower() and "8 of 60 items" in texts[0], texts
 
     confirmed = v.run(worker, "items", confirm=True)
     assert confirmed["status"] == "completed" and confirmed["confirmed"] is True
