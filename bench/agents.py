@@ -266,9 +266,9 @@ def _run_mode(
 
 def run() -> bool:
     import psycopg
-    import redis
     from psycopg import sql
 
+    from bench.scratch import remove_scratch
     from restosync_adapters.postgres.migrate import migrate
 
     name = f"restosync_bench_{uuid.uuid4().hex[:8]}"
@@ -281,13 +281,7 @@ def run() -> bool:
         cached, agents = _run_mode(db_url, prefix, "cached", None)
         baseline, _ = _run_mode(db_url, prefix, "bcrypt", agents)
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        remove_scratch(ADMIN_URL, REDIS_URL, name, prefix)
     ratio = cached["rate"] / baseline["rate"] if baseline["rate"] else float("inf")
     met = ratio >= GOAL_RATIO
     print(f"  one API process, {AGENTS} agents, {CONCURRENCY} connections, {MEASURE_SECONDS:g} s measured per mode")

@@ -65,6 +65,7 @@ from psycopg import sql
 from bench import BENCH_DENIED_NETWORKS
 from bench.ingest_data import MAPPINGS, RAW_UPSERT, item_rows, push_body, raw_params
 from bench.ingest_load import post
+from bench.scratch import remove_scratch
 from restosync_adapters.postgres.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -519,13 +520,7 @@ def run() -> bool:
             _stop_api(api)
         if db is not None:
             db.close()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        remove_scratch(ADMIN_URL, REDIS_URL, name, prefix)
     met = _report(goals)
     print(f"  ingest benchmark took {time.monotonic() - started:.0f} s")
     return met

@@ -32,6 +32,7 @@ import redis
 from psycopg import sql
 
 from bench import BENCH_DENIED_NETWORKS
+from bench.scratch import remove_scratch
 from restosync_adapters.bootstrap import Services, bootstrap
 from restosync_adapters.postgres.migrate import migrate
 from restosync_adapters.queues import ORDER_SYNC
@@ -257,12 +258,8 @@ class Bench:
     def close(self) -> None:
         self.stop_workers()
         self.agent.stop()
-        keys = list(self.redis.scan_iter(match=f"*{self.prefix}*", count=1000))
-        if keys:
-            self.redis.delete(*keys)
         self.redis.close()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.dbname)))
+        remove_scratch(ADMIN_URL, REDIS_URL, self.dbname, self.prefix)
 
 
 async def _orders(bench: Bench) -> tuple[Figures, float, float]:

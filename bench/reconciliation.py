@@ -38,9 +38,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-import redis
 from psycopg import sql
 
+from bench.scratch import remove_scratch
 from restosync_adapters.postgres.migrate import migrate
 
 ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://root@127.0.0.1:5432/postgres")
@@ -274,13 +274,7 @@ def run() -> bool:
             agent.join(10)
             if agent.is_alive():
                 agent.kill()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        remove_scratch(ADMIN_URL, REDIS_URL, name, prefix)
     widths = [max(len(g[i]) for g in goals) for i in range(4)]
     header = ("case", "goal", "measured", "same-run baseline")
     print("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  result")

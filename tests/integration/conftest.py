@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,7 @@ from litestar.testing import TestClient
 from restosync_adapters.bootstrap import Services, bootstrap
 from restosync_adapters.settings import Settings
 from restosync_http.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import create_database, drop_database, make_settings
 
 
 @pytest.fixture
@@ -35,3 +36,12 @@ def api(quiet_settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-
     """The real app on ``quiet_settings`` (tests/integration/orders has its own, on faster retries)."""
     with TestClient(create_app(bootstrap(quiet_settings))) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def empty_db() -> Iterator[str]:
+    """A database of the test's own with no schema (the migration tests migrate it themselves)."""
+    name = f"restosync_mig_{uuid.uuid4().hex[:10]}"
+    url = create_database(name)
+    yield url
+    drop_database(name)

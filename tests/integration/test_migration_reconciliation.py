@@ -9,17 +9,13 @@ during a blue-green deploy or after a rollback) get it too.
 from __future__ import annotations
 
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from restosync_adapters.postgres.migrate import MIGRATIONS_DIR, migrate
 from restosync_core.policies.reconciliation import position
-from tests.conftest import create_database, drop_database
 
 SKUS = ["SKU-1", "SKU-2", "CAFÉ-7", "SKU-1 ", "ÆØÅ-日本-🍎", "a" * 300, "x", "'; DROP TABLE items; --"]
 OLD_ITEM = """
@@ -35,14 +31,6 @@ OLD_STOCK = """
 INSERT INTO stock (vendor_id, item_id, warehouse_id, quantity, content_hash, erp_updated_at)
 VALUES (%s, %s, %s, 1, 'h', now())
 """
-
-
-@pytest.fixture
-def empty_db() -> Iterator[str]:
-    name = f"restosync_mig_{uuid.uuid4().hex[:10]}"
-    url = create_database(name)
-    yield url
-    drop_database(name)
 
 
 def _insert_old_rows(conn: psycopg.Connection[Any], vendor: str, skus: list[str]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,21 +11,13 @@ import psycopg
 import pytest
 
 from restosync_adapters.postgres.migrate import MIGRATIONS_DIR, MigrationError, ensure_database, migrate
-from tests.conftest import _url_for, create_database, drop_database
+from tests.conftest import _url_for, drop_database
 
 EXPECTED_TABLES = {
     "items", "stock", "warehouses", "orders", "order_lines", "sync_jobs", "agent_registry",
     "erp_code_mappings", "dead_letter_queue", "reconciliation_events", "reconciliation_runs", "audit_log",
     "schema_migrations",
 }
-
-
-@pytest.fixture
-def empty_db() -> Iterator[str]:
-    name = f"restosync_mig_{uuid.uuid4().hex[:10]}"
-    url = create_database(name)
-    yield url
-    drop_database(name)
 
 
 def _tables(url: str) -> set[str]:
