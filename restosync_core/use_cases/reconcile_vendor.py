@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from restosync_core.errors import AgentRefused, AgentUnavailable, CircuitOpen, DependencyUnavailable
 from restosync_core.model.agents import AgentStatus
@@ -47,9 +47,11 @@ from restosync_core.policies.reconciliation import (
     PositionRange,
     RangeDigest,
     SearchLimits,
+    Side,
     combine,
     diff_rows,
-    is_leaf,
+    leaf_side,
+    merge_leaves,
     parts_for,
     position,
     row_key,
@@ -230,7 +232,7 @@ class RunReconciliation:
             summary.drift_found = lower_bound
             found.lower_bound_stop = True
             return found
-        leaves: list[PositionRange] = []
+        leaves: list[tuple[PositionRange, Side, int]] = []
         level = 1
         while frontier:
             # progress, one line per level (a run has a few: 256 children, then ~8 rows per child)
@@ -242,8 +244,9 @@ class RunReconciliation:
             next_level: list[tuple[PositionRange, RangeDigest, RangeDigest]] = []
             inner = []
             for rng, o, t in frontier:
-                if is_leaf(rng, o, t, self.limits):
-                    leaves.append(rng)
+                side = leaf_side(rng, o, t, self.limits)
+                if side is not None:
+                    leaves.append((rng, side, t.count))
                 else:
                     inner.append((rng, parts_for(rng, max(o.count, t.count), self.limits)))
             answers = await asyncio.gather(*(both(rng, parts) for rng, parts in inner))
@@ -252,17 +255,22 @@ class RunReconciliation:
             summary.ranges_visited += len(next_level)
             frontier = next_level
 
-        async def leaf(rng: PositionRange) -> tuple[list[tuple[Row, str]], list[Row]]:
+        async def nothing() -> list[Any]:
+            return []
+
+        async def leaf(rng: PositionRange, side: Side) -> tuple[list[tuple[Row, str]], list[Row]]:
             async with gate:
                 theirs_rows, ours_rows = await asyncio.gather(
-                    ask(lambda: self.agent.rows(url, entity, rng, correlation_id=correlation)),
-                    self.digests.rows(run.vendor_id, entity, rng),
+                    nothing() if side is Side.OURS
+                    else ask(lambda: self.agent.rows(url, entity, rng, correlation_id=correlation)),
+                    nothing() if side is Side.THEIRS else self.digests.rows(run.vendor_id, entity, rng),
                 )
             return ours_rows, theirs_rows
 
-        log.info("reconciliation run %s, %s: comparing the rows of %d range(s)", run.id, entity.value, len(leaves))
-        fetched = await asyncio.gather(*(leaf(r) for r in leaves))
-        for rng, (ours_rows, theirs_rows) in zip(leaves, fetched, strict=True):
+        to_read = merge_leaves(leaves, self.limits)
+        log.info("reconciliation run %s, %s: comparing the rows of %d range(s)", run.id, entity.value, len(to_read))
+        fetched = await asyncio.gather(*(leaf(rng, side) for rng, side in to_read))
+        for (rng, _side), (ours_rows, theirs_rows) in zip(to_read, fetched, strict=True):
             erp = _keyed_erp(entity, rng, theirs_rows)
             database = {row_key(row): (row, h) for row, h in ours_rows}
             summary.rows_compared += len(database.keys() | erp.keys())

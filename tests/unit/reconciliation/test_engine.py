@@ -377,3 +377,53 @@ def test_the_whole_set_digest_compares_live_rows_only() -> None:
     w.reconcile(RunScope.ITEMS)
     digest = run(w.digests.checksums(w.vendor, ReconciledEntity.ITEMS, WHOLE, 3))
     assert sum(d.count for d in digest) == 11
+
+
+def test_a_confirmed_run_over_an_erp_that_lost_everything_deactivates_without_fetching() -> None:
+    w = World()
+    w.erp.fill(300)
+    w.sync(("WH-1",))
+    for item in w.erp.items:
+        w.erp.remove_item(item.sku)
+
+    result = w.reconcile(RunScope.ITEMS, confirm=True)
+
+    s = result.summary.entities[0]
+    assert result.status is RunStatus.COMPLETED
+    assert (s.drift_found, s.deactivated) == (300, 300)
+    assert s.agent_calls == 1  # the digests said the ERP has none: no rows to ask for
+    assert w.in_sync()
+
+
+def test_a_confirmed_first_run_fetches_what_only_the_erp_has_200_rows_a_call() -> None:
+    w = World()
+    w.erp.fill(3000)  # the agent never pushed: the database has nothing
+
+    result = w.reconcile(RunScope.ITEMS, confirm=True)
+
+    s = result.summary.entities[0]
+    assert result.status is RunStatus.COMPLETED
+    assert (s.drift_found, s.inserted) == (3000, 3000)
+    assert s.agent_calls <= 1 + 3000 // 200 + 2  # the whole set, then adjacent ranges merged up to 200 rows
+    assert w.in_sync()
+
+
+def test_adjacent_one_sided_leaves_are_read_as_one_range() -> None:
+    from restosync_core.policies.reconciliation import PositionRange, Side, merge_leaves
+
+    limits = SearchLimits(leaf_rows=16, bulk_rows=100)
+    leaves = [
+        (PositionRange(20, 30), Side.THEIRS, 60),
+        (PositionRange(0, 10), Side.THEIRS, 30),
+        (PositionRange(10, 20), Side.THEIRS, 30),   # 0-30 together: 120 rows > 100, so 0-20 and 20-30
+        (PositionRange(30, 40), Side.OURS, 0),
+        (PositionRange(40, 50), Side.OURS, 0),      # ours-only: merged whatever their size
+        (PositionRange(50, 60), Side.BOTH, 5),
+        (PositionRange(60, 70), Side.BOTH, 5),      # both sides: never merged (leaf size holds)
+        (PositionRange(80, 90), Side.OURS, 0),      # not adjacent to 40-50
+    ]
+    assert merge_leaves(leaves, limits) == [
+        (PositionRange(0, 20), Side.THEIRS), (PositionRange(20, 30), Side.THEIRS),
+        (PositionRange(30, 50), Side.OURS), (PositionRange(50, 60), Side.BOTH),
+        (PositionRange(60, 70), Side.BOTH), (PositionRange(80, 90), Side.OURS),
+    ]
