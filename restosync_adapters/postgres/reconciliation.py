@@ -2,9 +2,9 @@
 
 ``PgCatalogDigests`` answers, each in one statement on a pooled connection, what
 the agent answers for the ERP (docs/agent-protocol.md#reconciliation): the
-digests of a range's children (an index-only scan of the vendor's live rows,
-``(vendor_id, key_position) INCLUDE (content_hash) WHERE deactivated_at IS NULL``,
-grouped by child), the rows of a small range as the ERP described them, and
+digests of a range's children (the vendor's live rows found by the index
+``(vendor_id, key_position) WHERE deactivated_at IS NULL``, grouped by child),
+the rows of a small range as the ERP described them, and
 the deactivation of rows the ERP no longer has (never a delete).
 
 ``PgReconciliationRuns`` keeps ``reconciliation_runs`` (a partial unique index
@@ -68,9 +68,9 @@ _TABLES = {ReconciledEntity.ITEMS: "items", ReconciledEntity.STOCK: "stock"}
 
 def _checksums_sql(table: str) -> str:
     # (p - start) * parts < 2^32 * 256: bigint arithmetic, floor division as the protocol's child index.
-    # The inner ORDER BY makes the planner read the index in position order (index-only, no sort to
-    # spill, even for a vendor without statistics yet); the outer GROUP BY then hashes into at most
-    # 256 groups. Measured in docs/performance.md#reconciliation.
+    # Grouped outside a subquery the planner may not flatten (OFFSET 0), the parts are estimated at a
+    # few hundred, not one per row: it hashes into them instead of sorting every row (which spilled to
+    # disk). Measured in docs/decisions/0008-reconciliation-digests.md.
     return render(sql.SQL("""
 SELECT part, count(*) AS n, bit_xor(('x' || content_hash)::bit(256)) AS checksum
 FROM (
@@ -78,7 +78,7 @@ FROM (
     FROM {table}
     WHERE vendor_id = %(vendor)s AND deactivated_at IS NULL
       AND key_position >= %(start)s::bigint AND key_position < %(end)s::bigint
-    ORDER BY key_position
+    OFFSET 0
 ) AS live
 GROUP BY part
 """).format(table=sql.Identifier(table)))
