@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
 import msgspec
 from litestar.dto import AbstractDTO, DTOConfig
 from litestar.plugins import SerializationPluginProtocol
 
 from restosync_core.errors import ValidationFailed
+from restosync_core.model.ids import VENDOR_ID_PATTERN
 
 if TYPE_CHECKING:
     from litestar.dto.data_structures import DTOFieldDefinition
@@ -49,6 +50,14 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     instance: str | None = None
     request_id: str | None = msgspec.field(default=None, name="requestId")
     errors: list[dict[str, Any]] | None = None
+
+
+VendorIdField = Annotated[
+    str,
+    msgspec.Meta(pattern=VENDOR_ID_PATTERN.pattern, description="1-64 characters of [A-Za-z0-9._-]",
+                 examples=["vendor-42"]),
+]
+"""A vendor id in a body (docs/agent-protocol.md); the agents' DTOs describe theirs more closely."""
 
 
 class PageMeta(msgspec.Struct, kw_only=True):

@@ -7,15 +7,12 @@ from uuid import UUID
 
 import msgspec
 
-from restosync_core.model.ids import VENDOR_ID_PATTERN, VendorId
+from restosync_core.model.ids import VendorId
 from restosync_core.model.mappings import Mapping, MappingType, NewMapping
 from restosync_core.policies.mapping_rules import MAX_CODE_LENGTH, MAX_LABEL_LENGTH
 from restosync_core.use_cases.seed_mappings import SeedResult
-from restosync_http.dto.base import Dto
+from restosync_http.dto.base import Dto, VendorIdField
 
-VendorIdField = Annotated[
-    str, msgspec.Meta(pattern=VENDOR_ID_PATTERN.pattern, description="1-64 characters of [A-Za-z0-9._-]")
-]
 ErpCode = Annotated[
     str, msgspec.Meta(min_length=1, max_length=MAX_CODE_LENGTH, description="The code as the vendor's ERP sends it")
 ]

@@ -13,9 +13,8 @@ from restosync_core.errors import ValidationFailed
 from restosync_core.model.delivery import BreakerStatus, NewOrder, NewOrderLine, SyncJobDetail
 from restosync_core.model.ids import VendorId
 from restosync_core.model.orders import DeadLetter, Order, SyncJob
-from restosync_http.dto.base import Dto
+from restosync_http.dto.base import Dto, VendorIdField
 
-VendorIdField = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["vendor-42"])]
 DecimalString = Annotated[
     str,
     msgspec.Meta(pattern=r"^-?\d+(\.\d+)?$", max_length=40, description="A decimal as a JSON string.",

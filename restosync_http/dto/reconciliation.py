@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 
 from restosync_core.errors import ValidationFailed
-from restosync_core.model.ids import VENDOR_ID_PATTERN, VendorId, is_valid_vendor_id
+from restosync_core.model.ids import VendorId, is_valid_vendor_id
 from restosync_core.model.reconciliation import (
     ReconciliationEvent,
     ReconciliationEventType,
@@ -25,13 +25,7 @@ from restosync_core.model.reconciliation import (
     RunScope,
 )
 from restosync_core.ports.reconciliation import EventFilter, ReconciliationMetrics, RunRequest, WindowFigures
-from restosync_http.dto.base import Dto
-
-VendorIdField = Annotated[
-    str,
-    msgspec.Meta(pattern=VENDOR_ID_PATTERN.pattern, description="1-64 characters of [A-Za-z0-9._-]",
-                 examples=["vendor-42"]),
-]
+from restosync_http.dto.base import Dto, VendorIdField
 
 E = TypeVar("E", bound=StrEnum)
 
