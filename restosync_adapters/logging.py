@@ -8,15 +8,25 @@ import time
 from dataclasses import dataclass
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from restosync_core import log_context
 
 _configured = False
+
+
+def merge_log_context(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """The ids bound with ``bind_context`` (or by a use case through ``restosync_core.log_context``)."""
+    for key, value in log_context.current().items():
+        event.setdefault(key, value)
+    return event
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     """Route stdlib logging and structlog through one JSON renderer on stderr (idempotent)."""
     global _configured
     shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
+        merge_log_context,
         structlog.processors.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -54,11 +64,11 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
 
 def bind_context(**values: object) -> None:
     """Add ids (request_id, correlation_id, job_id ...) to every log line of this context."""
-    structlog.contextvars.bind_contextvars(**values)
+    log_context.bind(**values)
 
 
 def clear_context() -> None:
-    structlog.contextvars.clear_contextvars()
+    log_context.clear()
 
 
 @dataclass

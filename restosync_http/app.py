@@ -81,7 +81,7 @@ def create_app(
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Correlation-ID", "X-Vendor-ID", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Retry-After"],
+        expose_headers=["X-Request-ID", "X-Correlation-ID", "Retry-After"],
         allow_credentials=True,
         max_age=86400,
     )

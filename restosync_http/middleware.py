@@ -1,4 +1,4 @@
-"""Around every request: a request id, security headers and one access-log line.
+"""Around every request: a request id, a correlation id, security headers and one access-log line.
 
 This runs outside Litestar's routing, so 404s, 405s, 413s, 429s and errors
 get the same headers and ids as any other response (REQ-13.1, REQ-13.5). It
@@ -21,15 +21,28 @@ from litestar.config.cors import CORSConfig
 from litestar.constants import DEFAULT_ALLOWED_CORS_HEADERS
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
-from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPScope, Message, Receive, Scope, Send
+from litestar.types import (
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    HTTPScope,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 
 from restosync_adapters.logging import bind_context, clear_context
+from restosync_core import log_context
 from restosync_http.errors import PROBLEM_JSON, problem
 
 access_log = structlog.get_logger("restosync.access")
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+CORRELATION_ID_HEADER = b"x-correlation-id"
+CLIENT_CLOSED_REQUEST = 499
+"""The status logged (nginx's convention) for a request whose client went away before its answer."""
 
 # helmet's defaults, with the spec's CSP (default-src 'self') and COEP.
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
@@ -60,6 +73,22 @@ def request_id_of(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER and _SAFE_REQUEST_ID.match(value):
             return value.decode("ascii")
+    return str(uuid.uuid4())
+
+
+def correlation_id_of(scope: Scope) -> str:
+    """The caller's ``X-Correlation-ID`` when it is a UUID (in its canonical spelling), else a new one.
+
+    A UUID because that is what the sync jobs and reconciliation runs store it as; anything
+    else (too long, not a UUID) is replaced rather than refused: the id is for following a
+    request, never a reason to fail it.
+    """
+    for name, value in scope.get("headers", ()):
+        if name == CORRELATION_ID_HEADER and len(value) <= 64:
+            try:
+                return str(uuid.UUID(value.decode("ascii")))
+            except ValueError:
+                break
     return str(uuid.uuid4())
 
 
@@ -134,23 +163,41 @@ async def _send_problem(
 async def with_request_context(
     scope: Scope, receive: Receive, send: Send, app: Any, cors: CORSConfig | None = None
 ) -> None:
-    """Call ``app`` with a request id bound to the logs and the headers added to the answer."""
+    """Call ``app`` with a request id and a correlation id bound to the logs and the headers added to the answer.
+
+    A client that disconnects before its answer is logged with status 499 and ``client_disconnected``,
+    not as the 500 Litestar makes of a body it could not finish reading.
+    """
     if scope["type"] != ScopeType.HTTP:
         await app(scope, receive, send)
         return
     request_id = request_id_of(scope)
-    scope.setdefault("state", {})["request_id"] = request_id
+    correlation_id = correlation_id_of(scope)
+    state = scope.setdefault("state", {})
+    state["request_id"] = request_id
+    state["correlation_id"] = correlation_id
     clear_context()
-    bind_context(request_id=request_id)
+    bind_context(request_id=request_id, correlation_id=correlation_id)
     started = time.perf_counter()
     status_holder = [500]
+    disconnected = [False]
     is_docs = scope["path"].startswith("/schema")
+    own_headers = (REQUEST_ID_HEADER, CORRELATION_ID_HEADER)
+
+    async def receive_watching() -> ReceiveMessage:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            disconnected[0] = True
+        return message
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             status_holder[0] = message["status"]
-            headers = [h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER]
+            headers = [h for h in message.get("headers", []) if h[0].lower() not in own_headers]
             headers.append((REQUEST_ID_HEADER, request_id.encode("ascii")))
+            # The id bound last: a callback answers the correlation id of the order it reports on.
+            answered = str(log_context.current().get("correlation_id", correlation_id))
+            headers.append((CORRELATION_ID_HEADER, answered.encode("ascii")))
             present = {h[0].lower() for h in headers}
             for name, value in SECURITY_HEADERS:
                 if name not in present:
@@ -163,14 +210,20 @@ async def with_request_context(
         if refusal:
             await _send_problem(scope, send_with_headers, request_id, *refusal)
         else:
-            await app(scope, receive, send_with_headers)
+            await app(scope, receive_watching, send_with_headers)
     finally:
+        status = status_holder[0]
+        extra = {}
+        if disconnected[0] and status >= 500:
+            status = CLIENT_CLOSED_REQUEST
+            extra["client_disconnected"] = True
         access_log.info(
             "request",
             method=scope["method"],
             path=scope["path"],
-            status=status_holder[0],
+            status=status,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             client=client_address(scope),
+            **extra,
         )
         clear_context()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar import Request
@@ -16,3 +17,8 @@ def request_context(request: Request[Any, Any, Any]) -> RequestContext:
         request_id=request.scope.get("state", {}).get("request_id"),
         client_address=client_address(request.scope),
     )
+
+
+def correlation_id(request: Request[Any, Any, Any]) -> uuid.UUID:
+    """The request's correlation id: its valid ``X-Correlation-ID``, or the one the middleware made up."""
+    return uuid.UUID(request.scope["state"]["correlation_id"])

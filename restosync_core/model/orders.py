@@ -83,8 +83,12 @@ def pending_sync_job(
     payload: dict[str, object],
     max_attempts: int,
     now: datetime,
+    correlation_id: UUID | None = None,
 ) -> SyncJob:
-    """A new job, due now, with no attempt made yet (placed, or rebuilt from a dead letter)."""
+    """A new job, due now, with no attempt made yet (placed, or rebuilt from a dead letter).
+
+    ``correlation_id``: the id of the request that made it (a new one when there is none).
+    """
     return SyncJob(
         id=job_id,
         order_id=order_id,
@@ -96,7 +100,7 @@ def pending_sync_job(
         max_attempts=max_attempts,
         next_attempt_at=now,
         claimed_until=None,
-        correlation_id=uuid4(),
+        correlation_id=correlation_id or uuid4(),
         erp_reference=None,
         last_error=None,
         created_at=now,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from restosync_core import log_context
 from restosync_core.errors import AgentRefused, CircuitOpen, TransientError
 from restosync_core.model.delivery import ORDERS_API, BreakerKey, DeliveryOutcome
 from restosync_core.model.ids import SyncJobId
@@ -52,6 +53,7 @@ class DeliverOrder:
         job = await self.claims.claim(job_id, self.worker, now, self.policy.claim_until(now))
         if job is None:
             return DeliveryOutcome.NOT_CLAIMED
+        log_context.bind(correlation_id=str(job.correlation_id), vendor_id=job.vendor_id)
         if retry.is_exhausted(job, self.policy):
             error = f"out of attempts; last error: {job.last_error or 'no callback came'}"
             return await self._finish(job, lambda j, t: replace(retry.dead(j, t), last_error=error))
@@ -115,9 +117,12 @@ class DeliverOrder:
         if job.next_attempt_at is not None and job.status is SyncJobStatus.PENDING:
             await wake_or_leave_to_sweeper(self.queue, job.id, job.next_attempt_at)
         if job.status is SyncJobStatus.FAILED:
-            return DeliveryOutcome.DEAD_LETTERED
-        if job.status is SyncJobStatus.SENT:
-            return DeliveryOutcome.SENT
-        if job.attempts < claimed.attempts:
-            return DeliveryOutcome.DEFERRED
-        return DeliveryOutcome.RETRY_SCHEDULED
+            outcome = DeliveryOutcome.DEAD_LETTERED
+        elif job.status is SyncJobStatus.SENT:
+            outcome = DeliveryOutcome.SENT
+        elif job.attempts < claimed.attempts:
+            outcome = DeliveryOutcome.DEFERRED
+        else:
+            outcome = DeliveryOutcome.RETRY_SCHEDULED
+        log.info("sync job %s: %s (attempt %d of %d)", job.id, outcome.value, job.attempts, job.max_attempts)
+        return outcome

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from restosync_core import log_context
 from restosync_core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from restosync_core.model.delivery import AgentCallback, CallbackResult, CallbackStatus
 from restosync_core.model.ids import VendorId
@@ -49,6 +50,7 @@ class HandleOrderCallback:
                 raise NotFound(f"no sync job {callback.job_id}")
             if job.vendor_id != vendor_id:
                 raise Forbidden("this sync job belongs to another vendor")
+            log_context.bind(sync_job_id=str(job.id), correlation_id=str(job.correlation_id))
             if callback.status is CallbackStatus.COMPLETED:
                 result, job = await self._completed(uow, job, reference)
             else:
@@ -87,4 +89,5 @@ class HandleOrderCallback:
             await dead_letter_sync_job(uow, after, now)
         else:
             await uow.sync_jobs.save(after)
+        log.info("sync job %s failed at the agent (%s): now %s", job.id, message, after.status.value)
         return CallbackResult.APPLIED, after

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from restosync_core import log_context
 from restosync_core.errors import Conflict, ValidationFailed
 from restosync_core.model.delivery import ORDER_SYNC_JOB_TYPE, NewOrder, PlacedOrder
 from restosync_core.model.ids import OrderId, SyncJobId, is_valid_vendor_id
@@ -54,11 +55,14 @@ def _validate(new: NewOrder) -> None:
             raise ValidationFailed("unitPrice must be a decimal of 0 or more", path=f"$.lines[{i}].unitPrice")
 
 
-def new_sync_job(order: Order, now: datetime, policy: RetryPolicy) -> SyncJob:
+def new_sync_job(
+    order: Order, now: datetime, policy: RetryPolicy, correlation_id: uuid.UUID | None = None
+) -> SyncJob:
     job_id = SyncJobId(uuid.uuid4())
     return pending_sync_job(
         job_id, order_id=order.id, vendor_id=order.vendor_id, job_type=ORDER_SYNC_JOB_TYPE,
         payload=order_payload(order, job_id), max_attempts=policy.max_attempts, now=now,
+        correlation_id=correlation_id,
     )
 
 
@@ -69,7 +73,8 @@ class PlaceOrder:
     clock: Clock
     policy: RetryPolicy
 
-    async def __call__(self, new: NewOrder) -> PlacedOrder:
+    async def __call__(self, new: NewOrder, correlation_id: uuid.UUID | None = None) -> PlacedOrder:
+        """``correlation_id`` follows the order to the agent, the worker's logs and the callback."""
         _validate(new)
         now = self.clock.now()
         order = Order(
@@ -82,7 +87,8 @@ class PlaceOrder:
             created_at=now,
             updated_at=now,
         )
-        job = new_sync_job(order, now, self.policy)
+        job = new_sync_job(order, now, self.policy, correlation_id)
+        log_context.bind(sync_job_id=str(job.id), correlation_id=str(job.correlation_id))
         async with self.uow() as uow:
             if await uow.agents.get(new.vendor_id) is None:
                 raise Conflict(

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from restosync_core import log_context
 from restosync_core.errors import AgentRefused, AgentUnavailable, CircuitOpen, DependencyUnavailable
 from restosync_core.model.agents import AgentStatus
 from restosync_core.model.catalog import Item, StockLevel
@@ -130,6 +131,7 @@ class RunReconciliation:
 
     async def _run(self, run: ReconciliationRun) -> ReconciliationRun:
         tick = time.monotonic()
+        log_context.bind(correlation_id=str(run.correlation_id or run.id), vendor_id=run.vendor_id)
         log.info("reconciliation run %s of vendor %s (%s) started", run.id, run.vendor_id, run.scope.value)
         found: list[_Found] = []
         status, reason = RunStatus.COMPLETED, None

@@ -13,6 +13,7 @@ from restosync_core.model.ids import OrderId
 from restosync_http.dto.orders import OrderResponse, PlaceOrderRequest
 from restosync_http.guards import api_key_guard, services_of
 from restosync_http.rate_limit import ADMIN, NO_GLOBAL_LIMIT, rate_limits
+from restosync_http.request_context import correlation_id
 
 OrderIdPath = Annotated[UUID, PathParameter(description="The order's id.")]
 
@@ -30,6 +31,9 @@ class OrdersController(Controller):
         description=(
             "Writes the order, its lines and its sync job (pending) in one transaction, then wakes a worker. "
             "Answers the order with `syncJobId`; follow it at `GET /api/admin/sync-status/{jobId}`. "
+            "The request's `X-Correlation-ID` (a UUID; one is made up when absent or invalid, and answered "
+            "in the same header) becomes the sync job's `correlationId`: it goes to the agent with the order "
+            "and is on every log line of the delivery and of the callback. "
             "Decimals are JSON strings. 409 when the vendor already has that order number. "
             "This is the marketplace backend's order flow, not an admin action: neither the admin limit "
             "(30/min) nor the per-IP global limit applies."
@@ -38,7 +42,7 @@ class OrdersController(Controller):
         opt={**rate_limits(), **NO_GLOBAL_LIMIT},
     )
     async def place(self, request: Request[Any, Any, Any], data: JSONBody[PlaceOrderRequest]) -> OrderResponse:
-        placed = await services_of(request).place_order(data.to_core())
+        placed = await services_of(request).place_order(data.to_core(), correlation_id(request))
         return OrderResponse.of(placed.order, placed.sync_job_id)
 
     @get(

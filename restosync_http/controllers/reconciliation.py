@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from restosync_core.model.ids import VendorId
@@ -18,7 +18,6 @@ from restosync_http.dto.reconciliation import (
     RunResponse,
     TriggerRequest,
     TriggerResponse,
-    correlation_id_of,
     event_filter,
     run_id_param,
     vendor_param,
@@ -27,7 +26,7 @@ from restosync_http.errors import PROBLEM_JSON
 from restosync_http.guards import api_key_guard, services_of
 from restosync_http.pagination import PAGINATION, Paging, paginated
 from restosync_http.rate_limit import ADMIN, rate_limits
-from restosync_http.request_context import request_context
+from restosync_http.request_context import correlation_id, request_context
 
 AnyRequest = Request[Any, Any, Any]
 RunIdPath = Annotated[str, PathParameter(description="The run's id (a UUID); anything else is a 400.")]
@@ -64,8 +63,9 @@ class ReconciliationController(Controller):
             "queued run; a worker of the `reconciliation` queue runs it. While the vendor has the same run "
             "active (queued or running) that run is answered again with `created: false`; another entity, or "
             "`confirm` on an unconfirmed active run, is a 409 whose `errors[0].runId` names the active run. "
-            "404 when the vendor has no registered agent. `X-Correlation-ID` (a UUID) follows the run to the "
-            "agent; without one the run's id is used. Audited."
+            "404 when the vendor has no registered agent. The request's `X-Correlation-ID` (a UUID, else one "
+            "made up and answered in that header) is the run's `correlationId`: its agent calls and log lines "
+            "carry it. Audited."
         ),
         status_code=HTTP_202_ACCEPTED,
         responses=_problems(
@@ -78,18 +78,13 @@ class ReconciliationController(Controller):
         self,
         request: AnyRequest,
         data: JSONBody[TriggerRequest],
-        correlation_id: Annotated[
-            str | None,
-            HeaderParameter(name="X-Correlation-ID", required=False,
-                            description="A UUID the run and its agent calls carry; anything else is ignored."),
-        ] = None,
     ) -> TriggerResponse:
         asked = await services_of(request).trigger_reconciliation(
             VendorId(data.vendor_id),
             data.entity,
             confirm=data.confirm,
             context=request_context(request),
-            correlation_id=correlation_id_of(correlation_id),
+            correlation_id=correlation_id(request),
         )
         return TriggerResponse.of(asked)
 

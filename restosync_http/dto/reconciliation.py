@@ -1,8 +1,8 @@
 """Reconciliation DTOs (issue 10, REQ-11, REQ-15): the trigger, runs, events and a vendor's figures.
 
 Also the readers of what arrives outside a body: a run id in the path, a vendor
-id in the path or query, RFC 3339 instants in the query and the optional
-``X-Correlation-ID``; each bad one is a 400 naming its parameter.
+id in the path or query and RFC 3339 instants in the query; each bad one is a
+400 naming its parameter.
 """
 
 from __future__ import annotations
@@ -95,16 +95,6 @@ def event_filter(
         since=start,
         until=end,
     )
-
-
-def correlation_id_of(header: str | None) -> uuid.UUID | None:
-    """``X-Correlation-ID`` when it is a UUID; anything else is ignored (the run makes its own)."""
-    if not header:
-        return None
-    try:
-        return uuid.UUID(header)
-    except ValueError:
-        return None
 
 
 # ---------------------------------------------------------------- bodies

@@ -138,13 +138,20 @@ def test_a_trigger_queues_a_run_and_the_same_trigger_answers_it_again(api: Clien
     assert all(a["entity_id"] == "vendor-1" and a["request_id"] for a in audit)
 
 
-def test_entity_defaults_to_all_and_a_correlation_id_that_is_no_uuid_is_ignored(api: Client) -> None:
+def test_entity_defaults_to_all_and_a_correlation_id_that_is_no_uuid_is_replaced(api: Client) -> None:
     register_agent(api, "vendor-1")
     response = api.post(TRIGGER, json={"vendorId": "vendor-1"},
                         headers={**admin_headers(api), "X-Correlation-ID": "not-a-uuid"})
     assert response.status_code == 202, response.text
     run = response.json()["run"]
-    assert run["scope"] == "all" and run["correlationId"] == run["id"]
+    assert run["scope"] == "all" and run["correlationId"] == response.headers["x-correlation-id"] != "not-a-uuid"
+    given = "5d0c2a6e-8f5b-4c3e-9a55-2b1f0e7d9c41"
+    again = api.post(TRIGGER, json={"vendorId": "vendor-1", "entity": "all"},
+                     headers={**admin_headers(api), "X-Correlation-ID": given})
+    assert again.json()["run"]["id"] == run["id"]  # the same active run, with the id it was queued with
+    register_agent(api, "vendor-2")
+    other = api.post(TRIGGER, json={"vendorId": "vendor-2"}, headers={**admin_headers(api), "X-Correlation-ID": given})
+    assert other.json()["run"]["correlationId"] == given
 
 
 def test_another_entity_or_a_confirm_while_a_run_is_active_is_a_409_naming_it(api: Client) -> None:
@@ -353,7 +360,7 @@ def test_the_openapi_document_describes_the_four_operations(settings: Settings) 
         for status in statuses - {"200", "202"}:
             assert "application/problem+json" in operation["responses"][status]["content"], (operation_id, status)
     trigger = paths["/api/admin/reconciliation/trigger"]["post"]
-    assert "X-Correlation-ID" in {p["name"] for p in trigger.get("parameters", [])}
+    assert "X-Correlation-ID" in trigger["description"]
     events = paths["/api/admin/reconciliation/events"]["get"]
     assert {"page", "limit", "vendorId", "entity", "runId", "eventType", "since", "until"} <= {
         p["name"] for p in events["parameters"]
