@@ -63,17 +63,19 @@ def test_a_push_answers_and_logs_the_correlation_id_it_was_given_or_a_new_one(
     assert api.get("/health").headers["x-correlation-id"] != api.get("/health").headers["x-correlation-id"]
 
 
+@pytest.mark.parametrize("sent", [True, False], ids=["given", "generated"])
 def test_an_orders_correlation_id_reaches_the_agent_the_worker_logs_and_the_callback(
-    api: Client, agent: FakeAgent, worker: Worker, capfd: Capture
+    api: Client, agent: FakeAgent, worker: Worker, capfd: Capture, sent: bool
 ) -> None:
     configure_logging("INFO")
     headers = register_agent(api, "vendor-c2", agent.url)
-    given = str(uuid.uuid4())
+    extra = {"X-Correlation-ID": str(uuid.uuid4())} if sent else {}
     _log_lines(capfd)
 
-    placed = api.post("/api/orders", json=order_body("vendor-c2"), headers={**admin(api), "X-Correlation-ID": given})
+    placed = api.post("/api/orders", json=order_body("vendor-c2"), headers={**admin(api), **extra})
     assert placed.status_code == 201, placed.text
-    assert placed.headers["x-correlation-id"] == given
+    given = placed.headers["x-correlation-id"]
+    assert given == extra["X-Correlation-ID"] if sent else uuid.UUID(given)
     job_id = placed.json()["syncJobId"]
     status = api.get(f"/api/admin/sync-status/{job_id}", headers=admin(api)).json()
     assert status["job"]["correlationId"] == given
