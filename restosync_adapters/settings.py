@@ -20,6 +20,7 @@ from restosync_core.policies.agent_url import (
 DEV_AGENT_SECRET = "dev-only-agent-secret-not-for-production"  # noqa: S105 - marked, refused in production
 DEV_API_SECRET = "dev-only-api-secret-not-for-production-000"  # noqa: S105 - marked, refused in production
 MIN_API_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 
 
 class SettingsError(Exception):
@@ -286,6 +287,18 @@ class Settings:
         "RECONCILIATION_WORKER_CONCURRENCY", 2, _positive_int,
         doc="reconciliation worker processes `restosync run` starts, apart from the order workers",
     )
+    # --- Prometheus (GET /metrics); see docs/prometheus-metrics.md
+    metrics_dir: str | None = _env(
+        "METRICS_DIR", None,
+        doc="directory (absolute path, of its own) where every API and worker process records its metrics for "
+        "GET /metrics to sum; unset: each process keeps its own in memory. `restosync run` makes a temporary "
+        "one when unset, and empties it at start",
+    )
+    metrics_token: str = _env(
+        "METRICS_TOKEN", "",
+        doc="a bearer token (>= 16 characters) that may read GET /metrics besides the admin key; empty: only the "
+        "admin key",
+    )
     worker_synchronous_commit: bool = _env(
         "WORKER_SYNCHRONOUS_COMMIT", False, _bool,
         doc="workers wait for the WAL flush on commit (off: a PostgreSQL crash may undo their last writes, "
@@ -369,6 +382,10 @@ class Settings:
             problems.append(
                 "ORDER_CLAIM_SECONDS must exceed AGENT_TIMEOUT_SECONDS (a claim must outlive the call it covers)"
             )
+        if self.metrics_dir is not None and not os.path.isabs(self.metrics_dir):
+            problems.append(f"METRICS_DIR={self.metrics_dir!r} is invalid: expected an absolute path")
+        if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN_LENGTH:
+            problems.append(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters when set")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"LOG_LEVEL={self.log_level!r} is invalid: expected DEBUG, INFO, WARNING or ERROR")
         if self.is_production:
