@@ -35,6 +35,7 @@ from litestar.types import (
 from restosync_adapters.logging import bind_context, clear_context
 from restosync_core import log_context
 from restosync_http.errors import PROBLEM_JSON, problem
+from restosync_http.prometheus import observe_request
 
 access_log = structlog.get_logger("restosync.access")
 
@@ -226,4 +227,5 @@ async def with_request_context(
             client=client_address(scope),
             **extra,
         )
+        observe_request(scope, status, started)  # Prometheus: by route template (restosync_http/prometheus.py)
         clear_context()

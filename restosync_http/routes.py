@@ -12,6 +12,7 @@ from restosync_http.controllers.health import HealthController
 from restosync_http.controllers.ingest import IngestController
 from restosync_http.controllers.mappings import MappingsController
 from restosync_http.controllers.orders import OrdersController
+from restosync_http.controllers.prometheus import PrometheusController
 from restosync_http.controllers.reconciliation import ReconciliationController
 from restosync_http.controllers.sync_jobs import SyncJobsController
 
@@ -22,4 +23,5 @@ ROUTES: list[ControllerRouterHandler] = [
     MappingsController,
     OrdersController, CallbackController, SyncJobsController, DeadLetterController, CircuitBreakerController,
     ReconciliationController,
+    PrometheusController,
 ]

@@ -34,6 +34,7 @@ from restosync_http.dto.ingest import (
 )
 from restosync_http.errors import PROBLEM_JSON
 from restosync_http.guards import agent_guard, authenticated_vendor, services_of
+from restosync_http.prometheus import count_ingested_rows
 from restosync_http.rate_limit import SYNC, SYNC_BATCH, rate_limits
 
 MB = 1024 * 1024
@@ -112,6 +113,7 @@ class IngestController(Controller):
     tags = ["sync"]
     guards = [agent_guard]
     security = [{"AgentBearer": []}]
+    after_request = staticmethod(count_ingested_rows)  # Prometheus: rows by entity, status and reason
 
     async def _items(self, request: AnyRequest, data: ItemsPush, *, batch: bool) -> ItemsAnswer:
         _check_rows(len(data.items), _max_rows(batch), "items")
