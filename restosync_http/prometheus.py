@@ -17,8 +17,8 @@ from typing import Any
 from litestar import Response
 from litestar.types import Scope
 
-from restosync_adapters import prometheus
 from restosync_adapters.bootstrap import Services
+from restosync_adapters.prometheus import count_rows, record_request, use_metrics_dir
 from restosync_http.dto.ingest import IngestResponse, ItemResult, StockResult, WarehouseResult
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ ENTITY_OF: dict[type, str] = {ItemResult: "items", StockResult: "stock", Warehou
 
 def ensure_metrics_dir(services: Services) -> None:
     """Record this process's metrics where its settings say (``METRICS_DIR``), from its first request on."""
-    prometheus.use_metrics_dir(services.settings.metrics_dir)
+    use_metrics_dir(services.settings.metrics_dir)
 
 
 def observe_request(scope: Scope, status: int, started: float) -> None:
@@ -38,7 +38,7 @@ def observe_request(scope: Scope, status: int, started: float) -> None:
         if app is not None:
             ensure_metrics_dir(app.state.services)
         method, route = str(scope.get("method", "OTHER")), scope.get("path_template") or None
-        prometheus.record_request(method, route, status, time.perf_counter() - started)
+        record_request(method, route, status, time.perf_counter() - started)
     except Exception:  # metrics must never fail a request, nor hide its own error
         log.exception("could not record the request's metrics")
 
@@ -50,5 +50,5 @@ async def count_ingested_rows(response: Response[Any]) -> Response[Any]:
         entity = ENTITY_OF.get(type(answer.results[0]))
         if entity is not None:
             counts = Counter((str(row.status), row.reason or "") for row in answer.results)
-            prometheus.count_rows(entity, counts)
+            count_rows(entity, counts)
     return response

@@ -20,7 +20,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from restosync_adapters import prometheus
+from restosync_adapters.prometheus import exposition, take_snapshot
 from restosync_core.errors import Unauthenticated
 from restosync_http.dto.base import Problem
 from restosync_http.errors import PROBLEM_JSON
@@ -87,6 +87,6 @@ class PrometheusController(Controller):
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         services = services_of(request)
         ensure_metrics_dir(services)
-        snapshot = await prometheus.take_snapshot(services)
-        body = await asyncio.to_thread(prometheus.exposition, snapshot)
+        snapshot = await take_snapshot(services)
+        body = await asyncio.to_thread(exposition, snapshot)
         return Response(body, media_type=METRICS_MEDIA_TYPE)
