@@ -11,18 +11,21 @@ import argparse
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 
 from restosync_adapters.bootstrap import IMAGE_SYNC, ORDER_SYNC, RECONCILIATION
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.postgres.migrate import MigrationError, ensure_database, migrate
+from restosync_adapters.prometheus import MULTIPROC_ENV, wipe_metrics_dir
 from restosync_adapters.settings import Settings
 from restosync_cli import deploy_command
 from restosync_http import __main__ as api_shell
@@ -121,11 +124,37 @@ def cmd_run() -> int:
     A child that exits (a crash, a bug, a dependency it could not ride out) is started
     again after ``RESTART_INITIAL_SECONDS``, doubling up to ``RESTART_CAP_SECONDS`` while it
     keeps ending quickly; a child that ran ``HEALTHY_AFTER_SECONDS`` starts again at once.
-    The others keep running. A stop signal stops them all.
+    The others keep running. A stop signal stops them all. They share one metrics
+    directory (:func:`shared_metrics_dir`), so ``GET /metrics`` answers for all of them.
     """
     if (code := cmd_migrate()) != 0:
         return code
     settings = Settings.load_or_exit()
+    with shared_metrics_dir(settings.metrics_dir):
+        return _run_children(settings)
+
+
+@contextlib.contextmanager
+def shared_metrics_dir(configured: str | None) -> Iterator[str]:
+    """The one directory where every child records its Prometheus metrics, for ``GET /metrics`` to sum.
+
+    ``METRICS_DIR`` when set, else a fresh temporary directory removed at the end. Emptied
+    first (counters of an earlier run would be summed with this one's) and handed to the
+    children through the environment, where prometheus-client looks for it on import.
+    """
+    path = configured or tempfile.mkdtemp(prefix="restosync-metrics-")
+    os.makedirs(path, exist_ok=True)
+    if removed := wipe_metrics_dir(path):
+        log.info("emptied the metrics directory %s (%d files of an earlier run)", path, removed)
+    os.environ["METRICS_DIR"] = os.environ[MULTIPROC_ENV] = path
+    try:
+        yield path
+    finally:
+        if configured is None:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _run_children(settings: Settings) -> int:
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

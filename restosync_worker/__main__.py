@@ -18,6 +18,7 @@ from rq.worker import BaseWorker
 
 from restosync_adapters.bootstrap import LOGICAL_QUEUES, RECONCILIATION, rq_queue_name
 from restosync_adapters.logging import configure_logging
+from restosync_adapters.prometheus import use_metrics_dir
 from restosync_adapters.settings import Settings
 from restosync_worker.processes import WorkerProcesses, serve
 from restosync_worker.worker import RestosyncWorker
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None, *, worker_class: type[BaseWorker] = Rest
     args = parser.parse_args(argv)
     settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
+    use_metrics_dir(settings.metrics_dir)  # the worker processes forked below record there too
     queues = [rq_queue_name(settings.redis_prefix, logical) for logical in args.queues]
     target = functools.partial(
         serve, settings, queues, worker_class,

@@ -10,6 +10,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from restosync_adapters.logging import bind_context, clear_context
+from restosync_adapters.prometheus import count_delivery
 from restosync_core.errors import NotFound, TransientError
 from restosync_core.model.ids import SyncJobId
 from restosync_core.model.reconciliation import RunId
@@ -18,6 +19,10 @@ from restosync_worker.cron import run_scheduled_task
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+TRANSIENT_ERROR = "transient_error"
+DELIVERY_ERROR = "error"
+"""Delivery outcomes besides the core's ``DeliveryOutcome`` (``restosync_order_deliveries_total``)."""
 
 
 def deliver_order(sync_job_id: str) -> str:
@@ -32,9 +37,14 @@ def deliver_order(sync_job_id: str) -> str:
         outcome = runtime.current().run(services.deliver_order(SyncJobId(uuid.UUID(sync_job_id))))
     except TransientError as exc:
         log.warning("sync job %s not delivered now (%s); the sweeper will wake it again", sync_job_id, exc)
-        return "transient_error"
+        count_delivery(TRANSIENT_ERROR)
+        return TRANSIENT_ERROR
+    except BaseException:
+        count_delivery(DELIVERY_ERROR)  # a bug, or RQ's timeout: RQ records the failure, the sweeper retries
+        raise
     finally:
         clear_context()  # RQ's own lines about the next job must not carry this one's id
+    count_delivery(outcome.value)
     return outcome.value
 
 

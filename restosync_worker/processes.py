@@ -29,6 +29,7 @@ from rq.worker import BaseWorker
 
 from restosync_adapters.bootstrap import JsonJob
 from restosync_adapters.logging import Outage
+from restosync_adapters.prometheus import forget_process
 from restosync_adapters.settings import Settings
 from restosync_worker import runtime
 from restosync_worker.cron import run_task
@@ -195,6 +196,8 @@ class WorkerProcesses:
                 if process is not None:  # it just ended
                     process.join()
                     slot.process = None
+                    if process.pid is not None:
+                        forget_process(process.pid)
                     if self.stopping.is_set() or not self.restart:
                         continue
                     if time.monotonic() - slot.started >= HEALTHY_AFTER_SECONDS:

@@ -18,6 +18,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from restosync_adapters.bootstrap import Services, bootstrap
+from restosync_adapters.prometheus import use_metrics_dir
 from restosync_adapters.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ def start(settings: Settings | None = None, **overrides: Any) -> Runtime:
     global _current
     if _current is None:
         settings = settings or Settings.from_env()
+        use_metrics_dir(settings.metrics_dir)  # before this process counts a delivery
         overrides.setdefault("synchronous_commit", settings.worker_synchronous_commit)
         _current = Runtime(bootstrap(settings, **overrides))
     return _current
