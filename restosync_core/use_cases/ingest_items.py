@@ -8,14 +8,21 @@ from dataclasses import dataclass
 from restosync_core.model.catalog import Item
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport, RowReason
+from restosync_core.model.metrics import IngestEntity
 from restosync_core.policies.agent_identity import ensure_acts_for
 from restosync_core.policies.content_hash import item_hash
 from restosync_core.policies.ingest import IngestPlan, item_code_keys, resolve_item_codes
 from restosync_core.ports.catalog import ItemCodes, ItemWrite
 from restosync_core.ports.clock import Clock
 from restosync_core.ports.mappings import CodeKey, MappingResolver
+from restosync_core.ports.metrics import IngestCounter
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ingest_keyed, writes_in_one_statement
+from restosync_core.use_cases.ingest_pipeline import (
+    DEFAULT_CHUNK_SIZE,
+    count_push,
+    ingest_keyed,
+    writes_in_one_statement,
+)
 
 CodeCombo = tuple[str, str, str | None, str | None]
 
@@ -26,6 +33,8 @@ class IngestItems:
     mappings: MappingResolver
     clock: Clock
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    counter: IngestCounter | None = None
+    """Where each push is counted (the metrics); None: not counted (reconciliation's repairs)."""
 
     async def __call__(
         self,
@@ -65,4 +74,5 @@ class IngestItems:
             reasons = await ingest_keyed(
                 uow.items, vendor_id, plan, synced_at=self.clock.now(), chunk_size=self.chunk_size
             )
-        return IngestReport(reasons)
+        report = IngestReport(reasons)
+        return await count_push(self.counter, vendor_id, IngestEntity.ITEMS, report, self.clock)

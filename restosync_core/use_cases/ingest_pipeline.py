@@ -19,13 +19,19 @@ the writing statement: docs/decisions/0007-read-first-for-every-push.md.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from restosync_core.model.ids import VendorId
-from restosync_core.model.ingest import RowReason, StoredVersion
+from restosync_core.model.ingest import IngestReport, RowReason, StoredVersion
+from restosync_core.model.metrics import IngestEntity, hour_of, push_counts
 from restosync_core.policies.ingest import IngestPlan
+from restosync_core.ports.clock import Clock
+from restosync_core.ports.metrics import IngestCounter
+
+log = logging.getLogger(__name__)
 
 K = TypeVar("K", str, tuple[str, str])
 W = TypeVar("W")
@@ -130,3 +136,22 @@ async def ingest_keyed(
         return await repository.stored_versions(vendor_id, keys)
 
     return await write_plan(plan, stored, upsert=upsert, reread=reread, chunk_size=chunk_size)
+
+
+async def count_push(
+    counter: IngestCounter | None, vendor_id: VendorId, entity: IngestEntity, report: IngestReport, clock: Clock
+) -> IngestReport:
+    """Add the push to the vendor's counters of the hour (one write, after the push's own), and answer its report.
+
+    The counters are for the metrics (REQ-11): a write that fails is logged and
+    the push answered all the same, its rows are stored. Outside the push's
+    transaction: a failed statement would abort it, and the hour's counter row
+    stays locked only for its own statement, not while a large push commits.
+    """
+    if counter is not None:
+        try:
+            await counter.add(vendor_id, entity, hour_of(clock.now()), push_counts(report.reasons))
+        except Exception:
+            log.warning("could not count a push of %d %s rows for vendor %s; the push is stored",
+                        len(report.reasons), entity.value, vendor_id, exc_info=True)
+    return report

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from restosync_core.model.catalog import StockLevel
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport, RowReason, StoredVersion
+from restosync_core.model.metrics import IngestEntity
 from restosync_core.policies.agent_identity import ensure_acts_for
 from restosync_core.policies.content_hash import stock_hash
 from restosync_core.policies.ingest import IngestPlan, check_stock_target
 from restosync_core.ports.catalog import StockKey, StockTarget, StockWrite
 from restosync_core.ports.clock import Clock
+from restosync_core.ports.metrics import IngestCounter
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 from restosync_core.use_cases.ingest_pipeline import (
     DEFAULT_CHUNK_SIZE,
+    count_push,
     read_while_hashing,
     write_plan,
     writes_in_one_statement,
@@ -27,6 +30,8 @@ class IngestStock:
     uow: UnitOfWorkFactory
     clock: Clock
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    counter: IngestCounter | None = None
+    """Where each push is counted (the metrics); None: not counted (reconciliation's repairs)."""
 
     async def __call__(
         self, vendor_id: VendorId, levels: Sequence[StockLevel], *, named_vendor: str | None = None
@@ -65,4 +70,5 @@ class IngestStock:
                 return {key: t.stored for key, t in again.items() if t.stored is not None}
 
             reasons = await write_plan(plan, stored, upsert=upsert, reread=reread, chunk_size=self.chunk_size)
-        return IngestReport(reasons)
+        report = IngestReport(reasons)
+        return await count_push(self.counter, vendor_id, IngestEntity.STOCK, report, self.clock)

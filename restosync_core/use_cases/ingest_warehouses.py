@@ -8,13 +8,20 @@ from dataclasses import dataclass
 from restosync_core.model.catalog import Warehouse
 from restosync_core.model.ids import VendorId
 from restosync_core.model.ingest import IngestReport
+from restosync_core.model.metrics import IngestEntity
 from restosync_core.policies.agent_identity import ensure_acts_for
 from restosync_core.policies.content_hash import warehouse_hash
 from restosync_core.policies.ingest import IngestPlan
 from restosync_core.ports.catalog import WarehouseWrite
 from restosync_core.ports.clock import Clock
+from restosync_core.ports.metrics import IngestCounter
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
-from restosync_core.use_cases.ingest_pipeline import DEFAULT_CHUNK_SIZE, ingest_keyed, writes_in_one_statement
+from restosync_core.use_cases.ingest_pipeline import (
+    DEFAULT_CHUNK_SIZE,
+    count_push,
+    ingest_keyed,
+    writes_in_one_statement,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +29,8 @@ class IngestWarehouses:
     uow: UnitOfWorkFactory
     clock: Clock
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    counter: IngestCounter | None = None
+    """Where each push is counted (the metrics); None: not counted (reconciliation's repairs)."""
 
     async def __call__(
         self,
@@ -48,4 +57,5 @@ class IngestWarehouses:
             reasons = await ingest_keyed(
                 uow.warehouses, vendor_id, plan, synced_at=self.clock.now(), chunk_size=self.chunk_size
             )
-        return IngestReport(reasons)
+        report = IngestReport(reasons)
+        return await count_push(self.counter, vendor_id, IngestEntity.WAREHOUSES, report, self.clock)
