@@ -34,6 +34,7 @@ DELETE_CHUNK: dict[Expiring, str] = {
     Expiring.RESOLVED_DEAD_LETTERS: _chunk("dead_letter_queue", "id", "resolved AND resolved_at < %(before)s"),
     Expiring.RECONCILIATION_EVENTS: _chunk("reconciliation_events", "id", "created_at < %(before)s"),
     Expiring.TASK_RUNS: _chunk("task_runs", "task, tick", "started_at < %(before)s"),
+    Expiring.INGEST_COUNTS: _chunk("ingest_counts", "vendor_id, entity, hour, outcome", "hour < %(before)s"),
 }
 DELETE_RECONCILIATION_RUNS = _chunk(
     "reconciliation_runs", "id", "finished_at < %(before)s AND status NOT IN ('queued', 'running')"

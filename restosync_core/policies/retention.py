@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from restosync_core.ports.retention import Expiring
 
 TASK_RUNS_KEPT = timedelta(days=7)
+INGEST_COUNTS_KEPT = timedelta(days=8)
+"""The metrics' longest window (7 d) and the hour that holds its start, with a day to spare."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,7 @@ class RetentionPolicy:
             Expiring.RESOLVED_DEAD_LETTERS: self.resolved_dead_letters,
             Expiring.RECONCILIATION_EVENTS: self.reconciliation_events,
             Expiring.TASK_RUNS: TASK_RUNS_KEPT,
+            Expiring.INGEST_COUNTS: INGEST_COUNTS_KEPT,
         }[what]
 
     def cutoff(self, what: Expiring, now: datetime) -> datetime:

@@ -20,6 +20,8 @@ class Expiring(enum.StrEnum):
     """By ``created_at``."""
     TASK_RUNS = "scheduled task runs"
     """By ``started_at``."""
+    INGEST_COUNTS = "hourly push counters"
+    """By their hour (the per-vendor metrics' counters)."""
 
 
 class RetentionStore(Protocol):

@@ -42,7 +42,8 @@ class CleanupExpiredJobs:
         now = self.clock.now()
         report = RetentionReport()
         report.dead_lettered = await self._dead_letter_undelivered(now)
-        for what in (Expiring.COMPLETED_SYNC_JOBS, Expiring.FAILED_SYNC_JOBS, Expiring.TASK_RUNS):
+        for what in (Expiring.COMPLETED_SYNC_JOBS, Expiring.FAILED_SYNC_JOBS, Expiring.TASK_RUNS,
+                     Expiring.INGEST_COUNTS):
             await delete_expired(self.retention, self.policy, what, now, report)
         return report
 

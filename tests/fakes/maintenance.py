@@ -48,6 +48,9 @@ class FakeRetentionStore:
         if what is Expiring.RECONCILIATION_EVENTS:
             events: dict[Any, Any] = self.db.table("reconciliation_events")
             return events, [k for k, e in events.items() if e.created_at < before]
+        if what is Expiring.INGEST_COUNTS:  # FakeIngestCounter's: keyed (vendor, entity, hour, outcome)
+            counts: dict[Any, Any] = self.db.table("ingest_counts")
+            return counts, [k for k in counts if k[2] < before]
         runs: dict[Any, dict[str, Any]] = self.db.table("task_runs")
         return runs, [k for k, r in runs.items() if r["started_at"] < before]
 

@@ -85,7 +85,8 @@ def test_on_postgresql_each_kind_is_kept_at_23_59_and_deleted_at_24_01_past_its_
 
     reports = asyncio.run(scenario())
     assert reports == [
-        "1 completed sync jobs removed, 1 failed sync jobs removed, 0 scheduled task runs removed",
+        "1 completed sync jobs removed, 1 failed sync jobs removed, 0 scheduled task runs removed, "
+        "0 hourly push counters removed",
         "1 resolved dead letters removed",
         "1 reconciliation events and runs removed",
     ]
