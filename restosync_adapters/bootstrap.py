@@ -499,9 +499,9 @@ def bootstrap(
         # mappings
         list_mappings=ListMappings(uow),
         get_mapping=GetMapping(uow),
-        create_mapping=CreateMapping(uow, invalidation),
-        update_mapping=UpdateMapping(uow, invalidation),
-        delete_mapping=DeleteMapping(uow, invalidation),
+        create_mapping=CreateMapping(uow, invalidation, clock),
+        update_mapping=UpdateMapping(uow, invalidation, clock),
+        delete_mapping=DeleteMapping(uow, invalidation, clock),
         seed_mappings=SeedMappings(uow, invalidation, max_rows=settings.mapping_seed_max_rows),
         # ingest: the three push pipelines (items need the mapping resolver)
         ingest_items=ingest_items,

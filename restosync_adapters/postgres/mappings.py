@@ -77,9 +77,8 @@ WHERE id = %s
 RETURNING {mapping}
 """)
 
-DEACTIVATE = _q("""
-UPDATE erp_code_mappings SET is_active = false, updated_at = now()
-WHERE id = %s AND is_active
+DELETE = _q("""
+DELETE FROM erp_code_mappings WHERE id = %s
 RETURNING {mapping}
 """)
 
@@ -142,8 +141,8 @@ class PgMappingRepository:
     async def _one(self, query: str, params: Sequence[object]) -> Mapping | None:
         return await fetch_one(self._conn, MAPPING_ROW, query, params)
 
-    async def get(self, mapping_id: MappingId) -> Mapping | None:
-        return await self._one(GET, (mapping_id,))
+    async def get(self, mapping_id: MappingId, *, for_update: bool = False) -> Mapping | None:
+        return await self._one(GET_FOR_UPDATE if for_update else GET, (mapping_id,))
 
     async def list(self, where: MappingFilter, page: PageRequest) -> Page[Mapping]:
         params: dict[str, object] = {
@@ -174,9 +173,8 @@ class PgMappingRepository:
         assert after is not None  # the row is locked FOR UPDATE above
         return before, after
 
-    async def deactivate(self, mapping_id: MappingId) -> Mapping | None:
-        changed = await self._one(DEACTIVATE, (mapping_id,))
-        return changed if changed is not None else await self.get(mapping_id)
+    async def delete(self, mapping_id: MappingId) -> Mapping | None:
+        return await self._one(DELETE, (mapping_id,))
 
     async def upsert_many(self, rows: Sequence[NewMapping]) -> SeedOutcome:
         if not rows:

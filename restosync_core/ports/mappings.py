@@ -79,7 +79,9 @@ class SeedOutcome:
 class MappingRepository(Protocol):
     """The ``erp_code_mappings`` table, inside a unit of work (``uow.mappings``); never commits."""
 
-    async def get(self, mapping_id: MappingId) -> Mapping | None: ...
+    async def get(self, mapping_id: MappingId, *, for_update: bool = False) -> Mapping | None:
+        """``for_update``: lock the row until the unit of work ends (a read-modify-write)."""
+        ...
 
     async def list(self, where: MappingFilter, page: PageRequest) -> Page[Mapping]:
         """Ordered by vendor, type and ERP code."""
@@ -96,8 +98,8 @@ class MappingRepository(Protocol):
         """
         ...
 
-    async def deactivate(self, mapping_id: MappingId) -> Mapping | None:
-        """Set ``is_active`` false (already false: left as is); None when the id is unknown."""
+    async def delete(self, mapping_id: MappingId) -> Mapping | None:
+        """Remove the row; the mapping as it was, or None when the id is unknown."""
         ...
 
     async def upsert_many(self, rows: Sequence[NewMapping]) -> SeedOutcome:

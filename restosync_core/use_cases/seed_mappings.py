@@ -9,8 +9,8 @@ from restosync_core.errors import PayloadTooLarge
 from restosync_core.model.ids import VendorId
 from restosync_core.model.mappings import NewMapping
 from restosync_core.policies.mapping_rules import check_seed_rows
-from restosync_core.ports.mappings import MappingInvalidation, MappingRepository
-from restosync_core.ports.unit_of_work import UnitOfWorkFactory
+from restosync_core.ports.mappings import MappingInvalidation
+from restosync_core.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from restosync_core.use_cases._mapping_writes import write_mappings
 
 DEFAULT_MAX_ROWS = 5000
@@ -47,8 +47,8 @@ class SeedMappings:
             )
         check_seed_rows(rows)
 
-        async def work(repo: MappingRepository) -> tuple[SeedResult, set[VendorId]]:
-            outcome = await repo.upsert_many(rows)
+        async def work(tx: UnitOfWork) -> tuple[SeedResult, set[VendorId]]:
+            outcome = await tx.mappings.upsert_many(rows)
             result = SeedResult(outcome.created, outcome.updated, outcome.unchanged)
             return result, {row.vendor_id for row in rows}
 

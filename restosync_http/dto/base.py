@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Generator
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
 import msgspec
@@ -18,7 +19,7 @@ from litestar.dto import AbstractDTO, DTOConfig
 from litestar.plugins import SerializationPluginProtocol
 
 from restosync_core.errors import ValidationFailed
-from restosync_core.model.ids import VENDOR_ID_PATTERN
+from restosync_core.model.ids import VENDOR_ID_PATTERN, VendorId, is_valid_vendor_id
 
 if TYPE_CHECKING:
     from litestar.dto.data_structures import DTOFieldDefinition
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from litestar.typing import FieldDefinition
 
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
 
 MAX_JSON_DEPTH = 32
 """No body of ours nests deeper (settings stop at 8 levels inside theirs); deeper JSON is a 400."""
@@ -34,7 +36,17 @@ NUL_MESSAGE = "strings may not contain NUL (\\u0000)"
 
 
 class Dto(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
-    """camelCase on the wire; a field the schema does not know is a 400 (REQ-13.6)."""
+    """camelCase on the wire; a field the schema does not know is a 400 (REQ-13.6).
+
+    Its OpenAPI schema says so (``additionalProperties: false``, added by
+    ``restosync_http.openapi``), with ``openapi_extra``'s keywords (Litestar's
+    ``Schema`` attribute names, e.g. ``min_properties``; under ``properties``,
+    per wire field) for rules msgspec cannot state, and ``openapi_example`` as
+    the request body's example.
+    """
+
+    openapi_extra: ClassVar[dict[str, Any]] = {}
+    openapi_example: ClassVar[dict[str, Any] | None] = None
 
     def check(self) -> None:
         """Rules msgspec cannot state (sizes, depths, digits); raise ``ValidationFailed`` naming the path."""
@@ -58,6 +70,35 @@ VendorIdField = Annotated[
                  examples=["vendor-42"]),
 ]
 """A vendor id in a body (docs/agent-protocol.md); the agents' DTOs describe theirs more closely."""
+
+
+VENDOR_ID_SCHEMA: dict[str, Any] = {"pattern": VENDOR_ID_PATTERN.pattern, "minLength": 1, "maxLength": 64}
+"""The OpenAPI keywords of a vendor id in a path or query parameter (the rule ``vendor_param`` enforces)."""
+UUID_SCHEMA: dict[str, Any] = {"format": "uuid"}
+
+
+# ---------------------------------------------------------------- reading path and query parameters
+
+
+def vendor_param(value: str, name: str = "vendorId") -> VendorId:
+    """A vendor id from the path or the query, or a 400 naming ``name``."""
+    if not is_valid_vendor_id(value):
+        raise ValidationFailed(f"{name} must be 1-64 characters of [A-Za-z0-9._-]", path=name)
+    return VendorId(value)
+
+
+def enum_param(enum: type[E], value: str, name: str) -> E:
+    """One of ``enum``'s values, or a 400 naming ``name`` (Litestar would name the Python argument instead)."""
+    try:
+        return enum(value)
+    except ValueError as exc:
+        allowed = ", ".join(member.value for member in enum)
+        raise ValidationFailed(f"{name} must be one of {allowed}", path=name) from exc
+
+
+def enum_schema(enum: type[StrEnum]) -> dict[str, Any]:
+    """The OpenAPI keywords of a query parameter read by ``enum_param``."""
+    return {"enum": [member.value for member in enum]}
 
 
 class PageMeta(msgspec.Struct, kw_only=True):

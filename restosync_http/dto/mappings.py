@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 import msgspec
 
 from restosync_core.model.ids import VendorId
-from restosync_core.model.mappings import Mapping, MappingType, NewMapping
+from restosync_core.model.mappings import UNCHANGED, Mapping, MappingChanges, MappingType, NewMapping
 from restosync_core.policies.mapping_rules import MAX_CODE_LENGTH, MAX_LABEL_LENGTH
 from restosync_core.use_cases.seed_mappings import SeedResult
 from restosync_http.dto.base import Dto, VendorIdField
 
+NOT_BLANK = r"\S"
+"""A code holds at least one character that is not a space (surrounding spaces are kept): the OpenAPI
+document says so; ``policies/mapping_rules`` refuses a blank one with a 400 naming the field."""
+CODES_NOT_BLANK: dict[str, Any] = {
+    "properties": {"erpCode": {"pattern": NOT_BLANK}, "restoCode": {"pattern": NOT_BLANK}},
+}
 ErpCode = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=MAX_CODE_LENGTH, description="The code as the vendor's ERP sends it")
+    str,
+    msgspec.Meta(min_length=1, max_length=MAX_CODE_LENGTH,
+                 description="The code as the vendor's ERP sends it (1-64 characters, not all blank)",
+                 examples=["KG"]),
 ]
-RestoCode = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CODE_LENGTH, description="RestoMarket's code")]
+RestoCode = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=MAX_CODE_LENGTH,
+                 description="RestoMarket's code (1-64 characters, not all blank)", examples=["kilogram"]),
+]
 RestoLabel = Annotated[str, msgspec.Meta(max_length=MAX_LABEL_LENGTH, description="RestoMarket's label")]
 
 
 class MappingRequest(Dto):
-    """A mapping as written by create (POST), replace (PUT) and each seed row."""
+    """A mapping as written by create (POST) and each seed row."""
+
+    openapi_extra: ClassVar[dict[str, Any]] = CODES_NOT_BLANK
+    openapi_example: ClassVar[dict[str, Any] | None] = {
+        "vendorId": "vendor-42", "mappingType": "unit", "erpCode": "KG", "restoCode": "kilogram",
+        "restoLabel": "Kilogramme", "isActive": True,
+    }
 
     vendor_id: VendorIdField
     mapping_type: MappingType
@@ -38,6 +57,37 @@ class MappingRequest(Dto):
             resto_code=self.resto_code,
             resto_label=self.resto_label,
             is_active=self.is_active,
+        )
+
+
+class MappingUpdate(Dto):
+    """PUT: only the fields sent change (at least one); ``restoLabel: null`` clears the label.
+
+    ``vendorId``, ``mappingType`` and ``erpCode`` need not be sent; sending them
+    moves the mapping to that key (409 when another mapping holds it).
+    """
+
+    openapi_extra: ClassVar[dict[str, Any]] = {"min_properties": 1, **CODES_NOT_BLANK}
+    openapi_example: ClassVar[dict[str, Any] | None] = {"restoLabel": "Kilogramme (kg)"}
+
+    resto_code: RestoCode | msgspec.UnsetType = msgspec.UNSET
+    resto_label: RestoLabel | msgspec.UnsetType | None = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+    vendor_id: VendorIdField | msgspec.UnsetType = msgspec.UNSET
+    mapping_type: MappingType | msgspec.UnsetType = msgspec.UNSET
+    erp_code: ErpCode | msgspec.UnsetType = msgspec.UNSET
+
+    def to_core(self) -> MappingChanges:
+        def given(value: Any) -> Any:
+            return UNCHANGED if value is msgspec.UNSET else value
+
+        return MappingChanges(
+            vendor_id=given(self.vendor_id),
+            mapping_type=given(self.mapping_type),
+            erp_code=given(self.erp_code),
+            resto_code=given(self.resto_code),
+            resto_label=given(self.resto_label),
+            is_active=given(self.is_active),
         )
 
 
@@ -64,6 +114,14 @@ class MappingResponse(Dto):
 
 
 class SeedRequest(Dto):
+    openapi_example: ClassVar[dict[str, Any] | None] = {
+        "mappings": [
+            {"vendorId": "vendor-42", "mappingType": "unit", "erpCode": "KG", "restoCode": "kilogram"},
+            {"vendorId": "vendor-42", "mappingType": "vat", "erpCode": "TVA20", "restoCode": "vat-20",
+             "restoLabel": "TVA 20 %"},
+        ]
+    }
+
     mappings: list[MappingRequest]
 
 

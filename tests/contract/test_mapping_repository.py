@@ -67,17 +67,23 @@ async def test_replacing_with_the_key_of_another_mapping_is_a_conflict(store: St
     assert answer is not None and answer[1].resto_code == "kg"
 
 
-async def test_deactivate_sets_inactive_once_and_answers_none_for_an_unknown_id(store: Store) -> None:
+async def test_delete_removes_the_row_and_answers_it_once_then_none(store: Store) -> None:
     (mapping,) = await created(store, KG)
 
     async with store.uow() as uow:
-        first = await uow.mappings.deactivate(mapping.id)
-        again = await uow.mappings.deactivate(mapping.id)
-        missing = await uow.mappings.deactivate(MappingId(uuid.uuid4()))
+        first = await uow.mappings.delete(mapping.id)
+        again = await uow.mappings.delete(mapping.id)
+        missing = await uow.mappings.delete(MappingId(uuid.uuid4()))
+        gone = await uow.mappings.get(mapping.id)
 
-    assert first is not None and first.is_active is False
-    assert again == first
-    assert missing is None
+    assert first == mapping
+    assert again is None and missing is None and gone is None
+
+
+async def test_get_for_update_reads_the_same_row(store: Store) -> None:
+    (mapping,) = await created(store, KG)
+    async with store.uow() as uow:
+        assert await uow.mappings.get(mapping.id, for_update=True) == mapping
 
 
 async def test_list_filters_and_orders_by_vendor_type_and_erp_code(store: Store) -> None:

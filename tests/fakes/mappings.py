@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import replace
 
 from restosync_core.errors import Conflict, DependencyUnavailable
 from restosync_core.model.ids import MappingId, VendorId
@@ -44,8 +43,8 @@ class FakeMappingRepository:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
 
-    async def get(self, mapping_id: MappingId) -> Mapping | None:
-        return mapping_table(self.db).get(mapping_id)
+    async def get(self, mapping_id: MappingId, *, for_update: bool = False) -> Mapping | None:
+        return mapping_table(self.db).get(mapping_id)  # one fake transaction at a time: nothing to lock
 
     async def list(self, where: MappingFilter, page: PageRequest) -> Page[Mapping]:
         rows = sorted(
@@ -80,12 +79,8 @@ class FakeMappingRepository:
         mapping_table(self.db)[mapping_id] = after
         return before, after
 
-    async def deactivate(self, mapping_id: MappingId) -> Mapping | None:
-        current = mapping_table(self.db).get(mapping_id)
-        if current is None:
-            return None
-        mapping_table(self.db)[mapping_id] = after = replace(current, is_active=False)
-        return after
+    async def delete(self, mapping_id: MappingId) -> Mapping | None:
+        return mapping_table(self.db).pop(mapping_id, None)
 
     async def upsert_many(self, rows: Sequence[NewMapping]) -> SeedOutcome:
         created = updated = 0

@@ -44,7 +44,7 @@ def test_create_defaults_label_to_null_and_active_to_true(client: TestClient, se
 
 def test_creating_a_duplicate_is_a_409_naming_the_existing_mapping(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
     first = client.post(BASE, json=mapping(), headers=admin(settings)).json()
-    client.delete(f"{BASE}/{first['id']}", headers=admin(settings))
+    client.put(f"{BASE}/{first['id']}", json={"isActive": False}, headers=admin(settings))
     again = client.post(BASE, json=mapping(resto_code="other"), headers=admin(settings))
     assert again.status_code == 409, again.text
     problem = again.json()
@@ -69,46 +69,86 @@ def test_a_bad_create_body_is_a_400_naming_the_field(client: TestClient, setting
     assert blank.status_code == 400 and blank.json()["errors"][0]["path"] == "$.erpCode"
 
 
-def test_put_replaces_the_mapping(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
+def test_put_with_only_a_new_label_changes_the_label_alone(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
+    created = client.post(BASE, json=mapping(), headers=admin(settings)).json()
+    updated = client.put(f"{BASE}/{created['id']}", json={"restoLabel": "Kilo (kg)"}, headers=admin(settings))
+    assert updated.status_code == 200, updated.text
+    assert updated.json() == {**created, "restoLabel": "Kilo (kg)"}
+    assert client.get(f"{BASE}/{created['id']}", headers=admin(settings)).json() == updated.json()
+    with psycopg.connect(settings.database_url) as conn:
+        audited = conn.execute(
+            "SELECT action, details->'before'->>'restoLabel', details->'mapping'->>'restoLabel' FROM audit_log "
+            "WHERE entity_type = 'mapping' AND entity_id = %s ORDER BY created_at, action",
+            (created["id"],),
+        ).fetchall()
+    assert ("mapping.updated", "Kilogramme", "Kilo (kg)") in audited
+
+
+def test_put_changes_each_field_it_is_given_and_keeps_the_others(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
+    created = client.post(BASE, json=mapping(), headers=admin(settings)).json()
+    for change in ({"restoCode": "kg"}, {"isActive": False}, {"restoLabel": None}, {"isActive": True}):
+        answer = client.put(f"{BASE}/{created['id']}", json=change, headers=admin(settings))
+        assert answer.status_code == 200, answer.text
+        created = {**created, **change}
+        assert answer.json() == created
+
+
+def test_put_with_every_field_moves_and_replaces_the_mapping(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
     created = client.post(BASE, json=mapping(), headers=admin(settings)).json()
     replaced = client.put(
         f"{BASE}/{created['id']}",
-        json={"vendorId": "vendor-1", "mappingType": "unit", "erpCode": "KG", "restoCode": "kg"},
+        json={"vendorId": "vendor-2", "mappingType": "vat", "erpCode": "KGM", "restoCode": "kg", "restoLabel": None},
         headers=admin(settings),
     )
     assert replaced.status_code == 200, replaced.text
-    assert replaced.json() == {**created, "restoCode": "kg", "restoLabel": None}
+    assert replaced.json() == {**created, "vendorId": "vendor-2", "mappingType": "vat", "erpCode": "KGM",
+                               "restoCode": "kg", "restoLabel": None}
 
 
 def test_put_on_an_unknown_or_malformed_id_is_a_404(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
-    assert client.put(f"{BASE}/{uuid.uuid4()}", json=mapping(), headers=admin(settings)).status_code == 404
-    assert client.put(f"{BASE}/not-a-uuid", json=mapping(), headers=admin(settings)).status_code == 404
+    unknown = client.put(f"{BASE}/{uuid.uuid4()}", json={"restoLabel": "x"}, headers=admin(settings))
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert unknown.json()["type"] == "https://restosync.dev/problems/not-found"
+    assert client.put(f"{BASE}/not-a-uuid", json={"restoLabel": "x"}, headers=admin(settings)).status_code == 404
     assert client.get(f"{BASE}/{uuid.uuid4()}", headers=admin(settings)).status_code == 404
 
 
 def test_put_onto_another_mappings_key_is_a_409_and_changes_nothing(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
     client.post(BASE, json=mapping("KG"), headers=admin(settings))
     litre = client.post(BASE, json=mapping("L", "litre"), headers=admin(settings)).json()
-    clash = client.put(f"{BASE}/{litre['id']}", json=mapping("KG", "litre"), headers=admin(settings))
+    clash = client.put(f"{BASE}/{litre['id']}", json={"erpCode": "KG"}, headers=admin(settings))
     assert clash.status_code == 409, clash.text
     assert client.get(f"{BASE}/{litre['id']}", headers=admin(settings)).json() == litre
 
 
 def test_put_with_a_bad_body_is_a_400(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
     created = client.post(BASE, json=mapping(), headers=admin(settings)).json()
-    response = client.put(f"{BASE}/{created['id']}", json=mapping(restoCode=""), headers=admin(settings))
-    assert response.status_code == 400 and "restoCode" in response.text
+    for body, path in (({"restoCode": ""}, "$.restoCode"), ({"restoCode": "  "}, "$.restoCode"),
+                       ({"isActive": "yes"}, "$.isActive"), ({"colour": "red"}, "$.colour"), ({}, "$")):
+        response = client.put(f"{BASE}/{created['id']}", json=body, headers=admin(settings))
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["errors"][0]["path"] == path, (body, response.text)
+    assert client.get(f"{BASE}/{created['id']}", headers=admin(settings)).json() == created
 
 
-def test_delete_is_a_soft_delete(client: TestClient, settings: Settings, services: object) -> None:  # type: ignore[type-arg]
+def test_delete_removes_the_mapping_and_the_audit_log_keeps_it(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
     created = client.post(BASE, json=mapping(), headers=admin(settings)).json()
     deleted = client.delete(f"{BASE}/{created['id']}", headers=admin(settings))
     assert deleted.status_code == 200, deleted.text
-    assert deleted.json() == {**created, "isActive": False}
-    assert client.delete(f"{BASE}/{created['id']}", headers=admin(settings)).json()["isActive"] is False
+    assert deleted.json() == created
+    assert client.get(f"{BASE}/{created['id']}", headers=admin(settings)).status_code == 404
+    assert client.delete(f"{BASE}/{created['id']}", headers=admin(settings)).status_code == 404
     with psycopg.connect(settings.database_url) as conn:
-        row = conn.execute("SELECT is_active FROM erp_code_mappings WHERE id = %s", (created["id"],)).fetchone()
-    assert row == (False,)
+        row = conn.execute("SELECT 1 FROM erp_code_mappings WHERE id = %s", (created["id"],)).fetchone()
+        audited = conn.execute(
+            "SELECT details->'mapping' FROM audit_log WHERE action = 'mapping.deleted' AND entity_id = %s",
+            (created["id"],),
+        ).fetchone()
+    assert row is None
+    assert audited == ({key: value for key, value in created.items() if key != "id"},)
+    again = client.post(BASE, json=mapping(), headers=admin(settings))
+    assert again.status_code == 201, again.text
 
 
 def test_delete_of_an_unknown_id_is_a_404(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
@@ -122,7 +162,7 @@ def test_list_filters_by_vendor_type_and_activity_and_paginates(client: TestClie
         mapping("U0", vendorId="vendor-2", isActive=False),
     ]
     assert client.post(f"{BASE}/seed", json={"mappings": rows}, headers=admin(settings)).status_code == 200
-    page = client.get(BASE, params={"vendorId": "vendor-1", "type": "unit", "page": 2, "limit": 2},
+    page = client.get(BASE, params={"vendorId": "vendor-1", "mappingType": "unit", "page": 2, "limit": 2},
                       headers=admin(settings)).json()
     assert page["meta"] == {"page": 2, "limit": 2, "total": 5, "totalPages": 3}
     assert [m["erpCode"] for m in page["data"]] == ["U2", "U3"]
@@ -135,9 +175,11 @@ def test_list_filters_by_vendor_type_and_activity_and_paginates(client: TestClie
 
 
 def test_list_refuses_bad_query_parameters(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
-    for params in ({"limit": 101}, {"page": 0}, {"type": "colour"}, {"type": "unit", "mappingType": "vat"}):
+    for params, name in (({"limit": 101}, "limit"), ({"page": 0}, "page"), ({"mappingType": "colour"}, "mappingType"),
+                         ({"vendorId": "no spaces"}, "vendorId")):
         response = client.get(BASE, params=params, headers=admin(settings))
         assert response.status_code == 400, (params, response.text)
+        assert response.json()["errors"][0]["path"] == name, (params, response.text)
 
 
 def test_seed_counts_created_updated_unchanged_and_is_idempotent(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
@@ -153,9 +195,9 @@ def test_seed_counts_created_updated_unchanged_and_is_idempotent(client: TestCli
     assert {(m["erpCode"], m["restoCode"]) for m in listed} == {("A", "kilogram"), ("B", "changed"), ("C", "kilogram")}
 
 
-def test_seed_reactivates_a_soft_deleted_mapping(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
+def test_seed_reactivates_an_inactive_mapping(client: TestClient, settings: Settings) -> None:  # type: ignore[type-arg]
     created = client.post(BASE, json=mapping(), headers=admin(settings)).json()
-    client.delete(f"{BASE}/{created['id']}", headers=admin(settings))
+    client.put(f"{BASE}/{created['id']}", json={"isActive": False}, headers=admin(settings))
     seeded = client.post(f"{BASE}/seed", json={"mappings": [mapping()]}, headers=admin(settings)).json()
     assert seeded["updated"] == 1
     assert client.get(f"{BASE}/{created['id']}", headers=admin(settings)).json()["isActive"] is True

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from restosync_adapters.bootstrap import Services
 from restosync_core.model.ids import VendorId
-from restosync_core.model.mappings import MappingType, NewMapping
+from restosync_core.model.mappings import MappingChanges, MappingType, NewMapping
 from restosync_core.use_cases.resolve_mappings import CachedMappingResolver
 from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
 from tests.fakes.mappings import FakeMappingInvalidation, FakeMappingLookup
@@ -37,6 +37,18 @@ def new(
     active: bool = True,
 ) -> NewMapping:
     return NewMapping(vendor, mapping_type, erp_code, resto_code, label, active)
+
+
+def every_field(mapping: NewMapping) -> MappingChanges:
+    """An update that sends every field (what PUT used to require): the row becomes ``mapping``."""
+    return MappingChanges(
+        vendor_id=mapping.vendor_id,
+        mapping_type=mapping.mapping_type,
+        erp_code=mapping.erp_code,
+        resto_code=mapping.resto_code,
+        resto_label=mapping.resto_label,
+        is_active=mapping.is_active,
+    )
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from restosync_core.errors import DependencyUnavailable
-from restosync_core.model.mappings import MappingResult, MappingType
+from restosync_core.model.mappings import MappingChanges, MappingResult, MappingType
 from tests.fakes.mappings import mapping_table
 from tests.unit.mappings.helpers import KG, V1, V2, World, new, run
 
@@ -30,7 +30,7 @@ def test_an_update_is_seen_by_another_process_on_its_next_lookup() -> None:
     created = run(world.services().create_mapping(new("KG", "kilogram")))
     api, worker = world.process(), world.process()
     warm(world, api, worker)
-    run(world.services().update_mapping(created.id, new("KG", "kg-2", label="Kilo")))
+    run(world.services().update_mapping(created.id, MappingChanges(resto_code="kg-2", resto_label="Kilo")))
     assert run(worker.resolver.resolve(V1, MappingType.UNIT, "KG")) == MappingResult("kg-2", "Kilo")
 
 
@@ -40,7 +40,7 @@ def test_an_update_that_moves_a_mapping_to_another_vendor_invalidates_both_vendo
     p = world.process()
     warm(world, p)
     assert run(p.resolver.resolve(V2, MappingType.UNIT, "KG")) is None
-    run(world.services().update_mapping(created.id, new("KG", "kilogram", vendor=V2)))
+    run(world.services().update_mapping(created.id, MappingChanges(vendor_id=V2)))
     assert run(p.resolver.resolve(V1, MappingType.UNIT, "KG")) is None
     assert run(p.resolver.resolve(V2, MappingType.UNIT, "KG")) == MappingResult("kilogram", "Kilogramme")
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 
 from restosync_core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from restosync_core.model.ids import MappingId, VendorId
-from restosync_core.model.mappings import MappingType
+from restosync_core.model.audit import AuditEntry, RequestContext
+from restosync_core.model.mappings import MappingChanges, MappingType
 from restosync_core.model.pagination import PageRequest
 from restosync_core.ports.mappings import MappingFilter
 from restosync_core.use_cases.seed_mappings import SeedResult
+from tests.fakes.audit import AUDIT
 from tests.fakes.mappings import mapping_table
-from tests.unit.mappings.helpers import V1, V2, World, new, run
+from tests.unit.mappings.helpers import V1, V2, World, every_field, new, run
 
 
 def test_create_stores_the_mapping_and_answers_it_with_an_id() -> None:
@@ -26,7 +29,7 @@ def test_create_stores_the_mapping_and_answers_it_with_an_id() -> None:
 def test_creating_the_same_vendor_type_and_code_twice_is_a_conflict_even_when_inactive() -> None:
     world = World()
     created = run(world.services().create_mapping(new("KG")))
-    run(world.services().delete_mapping(created.id))
+    run(world.services().update_mapping(created.id, MappingChanges(is_active=False)))
     with pytest.raises(Conflict):
         run(world.services().create_mapping(new("KG", "other")))
     assert len(mapping_table(world.db)) == 1
@@ -51,11 +54,11 @@ def test_an_invalid_mapping_is_refused_naming_the_field(mapping: object, path: s
     assert mapping_table(world.db) == {}
 
 
-def test_update_replaces_every_field() -> None:
+def test_update_replaces_every_field_it_is_given() -> None:
     world = World()
     created = run(world.services().create_mapping(new("KG")))
     updated = run(world.services().update_mapping(
-        created.id, new("KGM", "kg", mapping_type=MappingType.VAT, label=None, active=False),
+        created.id, every_field(new("KGM", "kg", mapping_type=MappingType.VAT, label=None, active=False)),
     ))
     assert updated.id == created.id
     assert (updated.mapping_type, updated.erp_code, updated.resto_code, updated.resto_label, updated.is_active) == (
@@ -63,10 +66,50 @@ def test_update_replaces_every_field() -> None:
     )
 
 
+def test_an_update_with_only_a_label_changes_the_label_and_nothing_else() -> None:
+    world = World()
+    created = run(world.services().create_mapping(new("KG", "kilogram", label="Kilogramme")))
+    updated = run(world.services().update_mapping(created.id, MappingChanges(resto_label="Kilo (kg)")))
+    assert updated == replace(created, resto_label="Kilo (kg)")
+    assert mapping_table(world.db)[created.id] == updated
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "value"),
+    [
+        (MappingChanges(resto_code="kg"), "resto_code", "kg"),
+        (MappingChanges(resto_label=None), "resto_label", None),
+        (MappingChanges(is_active=False), "is_active", False),
+    ],
+)
+def test_each_field_can_change_alone(changes: MappingChanges, field: str, value: object) -> None:
+    world = World()
+    created = run(world.services().create_mapping(new("KG", "kilogram", label="Kilogramme")))
+    updated = run(world.services().update_mapping(created.id, changes))
+    assert updated == replace(created, **{field: value})
+
+
+def test_an_update_that_changes_nothing_is_refused() -> None:
+    world = World()
+    created = run(world.services().create_mapping(new("KG")))
+    with pytest.raises(ValidationFailed) as caught:
+        run(world.services().update_mapping(created.id, MappingChanges()))
+    assert caught.value.path == "$"
+
+
+def test_an_update_to_a_blank_code_is_refused_naming_the_field_and_changes_nothing() -> None:
+    world = World()
+    created = run(world.services().create_mapping(new("KG")))
+    with pytest.raises(ValidationFailed) as caught:
+        run(world.services().update_mapping(created.id, MappingChanges(resto_code="  ")))
+    assert caught.value.path == "$.restoCode"
+    assert mapping_table(world.db)[created.id] == created
+
+
 def test_updating_an_unknown_id_is_not_found_and_writes_nothing() -> None:
     world = World()
     with pytest.raises(NotFound):
-        run(world.services().update_mapping(MappingId(uuid.uuid4()), new()))
+        run(world.services().update_mapping(MappingId(uuid.uuid4()), MappingChanges(resto_label="x")))
     assert mapping_table(world.db) == {}
 
 
@@ -75,17 +118,48 @@ def test_updating_onto_another_mappings_key_is_a_conflict_and_changes_nothing() 
     run(world.services().create_mapping(new("KG", "kilogram")))
     litre = run(world.services().create_mapping(new("L", "litre")))
     with pytest.raises(Conflict):
-        run(world.services().update_mapping(litre.id, new("KG", "litre")))
+        run(world.services().update_mapping(litre.id, MappingChanges(erp_code="KG")))
     assert mapping_table(world.db)[litre.id] == litre
 
 
-def test_delete_is_a_soft_delete_and_repeating_it_is_harmless() -> None:
+def test_writes_are_audited_with_the_request_and_the_mapping() -> None:
+    world = World()
+    context = RequestContext("req-1", "10.0.0.9")
+    created = run(world.services().create_mapping(new("KG", "kilogram"), context=context))
+    run(world.services().update_mapping(created.id, MappingChanges(resto_label="Kilo"), context=context))
+    run(world.services().delete_mapping(created.id, context=context))
+    entries: list[AuditEntry] = world.db.table(AUDIT, list)
+    assert [(e.action, e.entity_type, e.entity_id, e.context) for e in entries] == [
+        ("mapping.created", "mapping", str(created.id), context),
+        ("mapping.updated", "mapping", str(created.id), context),
+        ("mapping.deleted", "mapping", str(created.id), context),
+    ]
+    assert entries[1].details["before"] == {**entries[2].details["mapping"], "restoLabel": "Kilogramme"}  # type: ignore[dict-item]
+    assert entries[2].details["mapping"] == {
+        "vendorId": V1, "mappingType": "unit", "erpCode": "KG", "restoCode": "kilogram", "restoLabel": "Kilo",
+        "isActive": True,
+    }
+    assert all(e.created_at == world.clock.now() for e in entries)
+
+
+def test_delete_removes_the_mapping_and_a_second_delete_is_not_found() -> None:
     world = World()
     created = run(world.services().create_mapping(new("KG")))
     deleted = run(world.services().delete_mapping(created.id))
-    assert deleted.is_active is False
-    assert run(world.services().delete_mapping(created.id)).is_active is False
-    assert mapping_table(world.db)[created.id].is_active is False
+    assert deleted == created
+    assert created.id not in mapping_table(world.db)
+    with pytest.raises(NotFound):
+        run(world.services().get_mapping(created.id))
+    with pytest.raises(NotFound):
+        run(world.services().delete_mapping(created.id))
+
+
+def test_a_deleted_key_can_be_created_again() -> None:
+    world = World()
+    created = run(world.services().create_mapping(new("KG")))
+    run(world.services().delete_mapping(created.id))
+    again = run(world.services().create_mapping(new("KG", "kg")))
+    assert again.id != created.id
 
 
 def test_deleting_or_getting_an_unknown_id_is_not_found() -> None:
@@ -121,10 +195,10 @@ def test_seed_counts_created_updated_and_unchanged_and_is_idempotent() -> None:
     assert len(mapping_table(world.db)) == 3
 
 
-def test_seed_reactivates_a_soft_deleted_mapping() -> None:
+def test_seed_reactivates_an_inactive_mapping() -> None:
     world = World()
     created = run(world.services().create_mapping(new("A", "a")))
-    run(world.services().delete_mapping(created.id))
+    run(world.services().update_mapping(created.id, MappingChanges(is_active=False)))
     assert run(world.services().seed_mappings([new("A", "a")])).updated == 1
     assert mapping_table(world.db)[created.id].is_active is True
 
