@@ -3,8 +3,9 @@
 -- ---------------------------------------------------------------- push counters
 -- One row per vendor, entity, UTC hour and row outcome ('processed', a skip or failure reason of
 -- docs/agent-protocol.md, or 'all' for the push as a whole): `pushes` counts the pushes that had rows of
--- that outcome, `rows` their rows. Each push adds to its rows with one upsert after it is stored
--- (restosync_core.use_cases.ingest_pipeline.count_push). Kept 8 days by the daily cleanup.
+-- that outcome, `rows` their rows. Each push is counted after it is stored
+-- (restosync_core.use_cases.ingest_pipeline.count_push); each API process adds its counts up and writes
+-- them once a second in one upsert (restosync_adapters.postgres.metrics). Kept 8 days by the daily cleanup.
 CREATE TABLE ingest_counts (
     vendor_id  text NOT NULL,
     entity     text NOT NULL CHECK (entity IN ('items', 'stock', 'warehouses')),
@@ -18,10 +19,11 @@ CREATE TABLE ingest_counts (
 CREATE INDEX ingest_counts_hour_idx ON ingest_counts (hour);
 
 -- ---------------------------------------------------------------- deliveries in a window
--- The metrics read one vendor's jobs created since the window's start, and only these columns: an
--- index-only scan where the visibility map allows (jobs are updated while they are delivered, so the
--- newest pages need a heap visit). Plain CREATE INDEX: migrations run in a transaction, which
--- CREATE INDEX CONCURRENTLY refuses; it blocks writes to sync_jobs while it builds (about a second
--- per million rows here), so run it when orders are quiet.
-CREATE INDEX sync_jobs_vendor_created_idx ON sync_jobs (vendor_id, created_at)
-    INCLUDE (status, attempts, sent_at, completed_at, job_type);
+-- The metrics read one vendor's jobs created since the window's start: a range of this index, then
+-- the rows. Not covering (INCLUDE (status, attempts, sent_at, completed_at, job_type) was measured: a
+-- quarter of the pages read, but the index 4 times the size, written at every state change of every job,
+-- for a read admins make now and then; docs/performance.md#per-vendor-sync-metrics).
+-- Plain CREATE INDEX: migrations run in a transaction, which CREATE INDEX CONCURRENTLY refuses; it
+-- blocks writes to sync_jobs while it builds (about a second per million rows here), so run it when
+-- orders are quiet.
+CREATE INDEX sync_jobs_vendor_created_idx ON sync_jobs (vendor_id, created_at);

@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +38,12 @@ from restosync_adapters.passwords import BcryptTokenHasher
 from restosync_adapters.postgres.agent_directory import PgAgentDirectory
 from restosync_adapters.postgres.locks import try_advisory_lock
 from restosync_adapters.postgres.mappings import PgMappingLookup
+from restosync_adapters.postgres.metrics import (
+    INGEST_COUNTS_FLUSH_SECONDS,
+    CoalescedIngestCounter,
+    PgIngestCounter,
+    PgSyncMetricsReader,
+)
 from restosync_adapters.postgres.pool import make_pool
 from restosync_adapters.postgres.reconciliation import PgCatalogDigests, PgReconciliationRuns
 from restosync_adapters.postgres.retention import PgRetentionStore, PgTaskRuns
@@ -63,6 +69,7 @@ from restosync_core.ports.clock import Clock, SystemClock
 from restosync_core.ports.health import HealthProbe
 from restosync_core.ports.locks import TryLock
 from restosync_core.ports.mappings import MappingInvalidation, MappingLookup, MappingResolver
+from restosync_core.ports.metrics import IngestCounter, SyncMetricsReader
 from restosync_core.ports.orders import SyncJobClaims
 from restosync_core.ports.queue import JobQueue
 from restosync_core.ports.rate_limit import RateCharge, RateDecision, RateLimiter
@@ -119,6 +126,7 @@ from restosync_core.use_cases.sweep_sync_jobs import SweepSyncJobs
 from restosync_core.use_cases.trigger_reconciliation import TriggerReconciliation
 from restosync_core.use_cases.update_agent import UpdateAgent
 from restosync_core.use_cases.update_mapping import UpdateMapping
+from restosync_core.use_cases.vendor_metrics import GetVendorMetrics
 
 __all__ = [
     "IMAGE_SYNC",
@@ -172,6 +180,8 @@ OVERRIDABLE = frozenset(
         "catalog_digests",
         "reconciliation_runs",
         "reconciliation_queue",
+        "sync_metrics",
+        "ingest_counter",
     }
 )
 """The parts a caller (a test, a bench) may replace: the ports and the connections behind them."""
@@ -297,6 +307,11 @@ class Services:
     get_reconciliation_run: GetReconciliationRun
     list_reconciliation_events: ListReconciliationEvents
     get_reconciliation_metrics: GetReconciliationMetrics
+    # --- per-vendor sync metrics (REQ-11, docs/performance.md#per-vendor-sync-metrics)
+    sync_metrics: SyncMetricsReader
+    ingest_counter: IngestCounter
+    """Every agent push adds to it (once per push); reconciliation's repairs do not."""
+    get_vendor_metrics: GetVendorMetrics
     # --- scheduled maintenance and alerts (REQ-10, docs/operations.md)
     task_runs: TaskRuns
     detect_drift: DetectDrift
@@ -463,8 +478,14 @@ def bootstrap(
             sync_redis, prefix, job_timeout_seconds=settings.reconciliation_job_timeout_seconds
         ),
     )
-    ingest_items = IngestItems(uow, resolver, clock, settings.ingest_chunk_size)
-    ingest_stock = IngestStock(uow, clock, settings.ingest_chunk_size)
+    # --- metrics: pushes counted as they are stored; figures read set-based (restosync_adapters.postgres.metrics)
+    sync_metrics: SyncMetricsReader = part("sync_metrics", lambda: PgSyncMetricsReader(pool))
+    ingest_counter: IngestCounter = part(
+        "ingest_counter", lambda: CoalescedIngestCounter(PgIngestCounter(pool), INGEST_COUNTS_FLUSH_SECONDS)
+    )
+
+    ingest_items = IngestItems(uow, resolver, clock, settings.ingest_chunk_size, ingest_counter)
+    ingest_stock = IngestStock(uow, clock, settings.ingest_chunk_size, ingest_counter)
     trigger_reconciliation = TriggerReconciliation(uow, runs, reconciliation_queue, clock)
 
     url_policy = settings.agent_url_policy
@@ -506,7 +527,7 @@ def bootstrap(
         # ingest: the three push pipelines (items need the mapping resolver)
         ingest_items=ingest_items,
         ingest_stock=ingest_stock,
-        ingest_warehouses=IngestWarehouses(uow, clock, chunk),
+        ingest_warehouses=IngestWarehouses(uow, clock, chunk, ingest_counter),
         # orders
         place_order=PlaceOrder(uow, queue, clock, policy),
         deliver_order=DeliverOrder(
@@ -532,13 +553,19 @@ def bootstrap(
         trigger_reconciliation=trigger_reconciliation,
         run_reconciliation=RunReconciliation(
             runs=runs, digests=digests, agent=reconciliation_agent, breaker=breaker, uow=uow,
-            write_items=ingest_items, write_stock=ingest_stock, alerts=alerts, clock=clock, try_lock=try_lock,
+            # its repairs are not agent pushes: written by the same use cases, not counted
+            write_items=replace(ingest_items, counter=None), write_stock=replace(ingest_stock, counter=None),
+            alerts=alerts, clock=clock, try_lock=try_lock,
             limits=search_limits(settings), blast_radius=blast_radius(settings),
             parallel_calls=settings.reconciliation_parallel_calls,
         ),
         get_reconciliation_run=GetReconciliationRun(runs),
         list_reconciliation_events=ListReconciliationEvents(runs),
         get_reconciliation_metrics=GetReconciliationMetrics(runs, clock),
+        # metrics
+        sync_metrics=sync_metrics,
+        ingest_counter=ingest_counter,
+        get_vendor_metrics=GetVendorMetrics(sync_metrics, ingest_counter, uow, breaker, clock, kept.completed_jobs),
         # scheduled maintenance (restosync_worker/cron.py)
         task_runs=task_runs,
         detect_drift=DetectDrift(uow, trigger_reconciliation),
@@ -580,6 +607,8 @@ def _lifecycle(services: Services) -> None:
     if isinstance(services.breaker, RedisCircuitBreaker):
         services._on_stop.append(services.breaker.flush)  # before Redis closes: good calls counted
     services._on_stop.append(services.record_heartbeat.close)  # before the pool closes
+    if isinstance(services.ingest_counter, CoalescedIngestCounter):
+        services._on_stop.append(services.ingest_counter.close)  # before the pool closes
     services._on_stop.append(close_agent_client)
     if isinstance(services.alerts, SendAlerts) and isinstance(services.alerts.notifier, SlackNotifier):
         notifier = services.alerts.notifier

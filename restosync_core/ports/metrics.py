@@ -2,7 +2,9 @@
 
 ``SyncMetricsReader`` aggregates what the system records (sync jobs, dead
 letters) and the push counters, set-based, in the store: nothing is summed row
-by row in Python. ``IngestCounter`` keeps the push counters: one write per push.
+by row in Python. ``IngestCounter`` keeps the push counters; an implementation
+may hold what it is given for a moment and write it with others (the API's
+does: docs/performance.md#per-vendor-sync-metrics).
 """
 
 from __future__ import annotations
@@ -34,5 +36,9 @@ class IngestCounter(Protocol):
     async def add(
         self, vendor_id: VendorId, entity: IngestEntity, hour: datetime, counts: Mapping[str, OutcomeCount]
     ) -> None:
-        """Add ``counts`` (per outcome, ``ALL_ROWS`` included) to the hour's counters, in one write."""
+        """Add ``counts`` (per outcome, ``ALL_ROWS`` included) to the hour's counters."""
+        ...
+
+    async def flush(self) -> None:
+        """Write now whatever this process still holds, so a read sees it."""
         ...

@@ -141,12 +141,14 @@ async def ingest_keyed(
 async def count_push(
     counter: IngestCounter | None, vendor_id: VendorId, entity: IngestEntity, report: IngestReport, clock: Clock
 ) -> IngestReport:
-    """Add the push to the vendor's counters of the hour (one write, after the push's own), and answer its report.
+    """Add the push to the vendor's counters of the hour, after its own writes, and answer its report.
 
-    The counters are for the metrics (REQ-11): a write that fails is logged and
+    The counters are for the metrics (REQ-11): a count that fails is logged and
     the push answered all the same, its rows are stored. Outside the push's
-    transaction: a failed statement would abort it, and the hour's counter row
-    stays locked only for its own statement, not while a large push commits.
+    transaction: a failed counter statement would abort it, and the hour's
+    counter rows would stay locked while a large push commits. (The API's
+    counter holds counts in memory and writes them once a second anyway:
+    restosync_adapters.postgres.metrics.)
     """
     if counter is not None:
         try:

@@ -27,13 +27,15 @@ from restosync_core.model.metrics import (
 from restosync_core.policies.agent_health import current_status
 from restosync_core.ports.breaker import CircuitBreaker
 from restosync_core.ports.clock import Clock
-from restosync_core.ports.metrics import SyncMetricsReader
+from restosync_core.ports.metrics import IngestCounter, SyncMetricsReader
 from restosync_core.ports.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
 class GetVendorMetrics:
     reader: SyncMetricsReader
+    counter: IngestCounter
+    """Flushed first: the pushes this process still holds are counted too (others' lag by their interval)."""
     uow: UnitOfWorkFactory
     breaker: CircuitBreaker
     clock: Clock
@@ -41,6 +43,7 @@ class GetVendorMetrics:
     """How long completed sync jobs are kept (retention): a longer window cannot count them all."""
 
     async def __call__(self, vendor_id: VendorId, window: Window = DEFAULT_WINDOW) -> VendorMetrics:
+        await self.counter.flush()
         until = self.clock.now()
         since = until - window.duration
         from_hour = hour_of(since)

@@ -11,6 +11,7 @@ from tests.fakes import FakeClock, FakeDatabase, fake_uow_factory
 from tests.fakes.agents import FakeAlertSink, FakeRateLimiter, FakeTokenCache, FakeTokenHasher
 from tests.fakes.maintenance import FakeAlertThrottle, FakeRetentionStore, FakeTaskRuns
 from tests.fakes.mappings import FakeMappingInvalidation, FakeMappingLookup
+from tests.fakes.metrics import FakeIngestCounter, FakeSyncMetricsReader
 from tests.fakes.orders import (
     FakeAgentClient,
     FakeAgentDirectory,
@@ -63,5 +64,7 @@ def unit_services(db: FakeDatabase, clock: FakeClock, settings: Settings = UNIT_
         "catalog_digests": FakeCatalogDigests(db),
         "reconciliation_runs": FakeReconciliationRuns(db, locks),
         "reconciliation_queue": FakeReconciliationQueue(),
+        "sync_metrics": FakeSyncMetricsReader(db),
+        "ingest_counter": FakeIngestCounter(db),
     }
     return bootstrap(settings, **{**fakes, **overrides})
