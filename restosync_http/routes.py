@@ -11,6 +11,7 @@ from restosync_http.controllers.dlq import DeadLetterController
 from restosync_http.controllers.health import HealthController
 from restosync_http.controllers.ingest import IngestController
 from restosync_http.controllers.mappings import MappingsController
+from restosync_http.controllers.metrics import MetricsController
 from restosync_http.controllers.orders import OrdersController
 from restosync_http.controllers.prometheus import PrometheusController
 from restosync_http.controllers.reconciliation import ReconciliationController
@@ -22,6 +23,6 @@ ROUTES: list[ControllerRouterHandler] = [
     IngestController,
     MappingsController,
     OrdersController, CallbackController, SyncJobsController, DeadLetterController, CircuitBreakerController,
-    ReconciliationController,
+    ReconciliationController, MetricsController,
     PrometheusController,
 ]
