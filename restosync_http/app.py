@@ -18,6 +18,7 @@ from restosync_adapters.bootstrap import Services
 from restosync_http.dto.base import RawJsonPlugin
 from restosync_http.errors import EXCEPTION_HANDLERS
 from restosync_http.middleware import with_request_context
+from restosync_http.openapi import answer_options_truthfully, finish_openapi
 from restosync_http.rate_limit import RateLimitMiddleware
 from restosync_http.routes import ROUTES
 
@@ -85,7 +86,7 @@ def create_app(
         allow_credentials=True,
         max_age=86400,
     )
-    return RestosyncApp(
+    app = RestosyncApp(
         route_handlers=[*ROUTES, *(extra_routes or [])],
         state=State({"services": services}),
         lifespan=[lifespan],
@@ -99,3 +100,7 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    answer_options_truthfully(app)
+    if app.openapi_config is not None:
+        finish_openapi(app)  # every status, problem+json errors, closed bodies (restosync_http/openapi.py)
+    return app

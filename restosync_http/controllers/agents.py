@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import OperationIDCreator
@@ -18,7 +19,7 @@ from restosync_http.dto.agents import (
     RegisterAgentRequest,
     UpdateAgentRequest,
 )
-from restosync_http.dto.base import Paginated
+from restosync_http.dto.base import VENDOR_ID_SCHEMA, Paginated, vendor_param
 from restosync_http.guards import (
     agent_guard,
     api_key_guard,
@@ -26,12 +27,17 @@ from restosync_http.guards import (
     registration_guard,
     services_of,
 )
+from restosync_http.openapi import problems
 from restosync_http.pagination import PAGINATION, Paging, paginated
 from restosync_http.rate_limit import ADMIN, HEARTBEAT, REGISTER, rate_limits
 from restosync_http.request_context import request_context
 
 AnyRequest = Request[Any, Any, Any]
-VendorPath = Annotated[str, Parameter(description="The vendor id the agent is registered for.")]
+VendorPath = Annotated[
+    str,
+    Parameter(description="The vendor id the agent is registered for (1-64 characters of [A-Za-z0-9._-]).",
+              schema_extra=VENDOR_ID_SCHEMA),
+]
 
 
 class AgentController(Controller):
@@ -55,6 +61,13 @@ class AgentController(Controller):
         opt=rate_limits(REGISTER),
         status_code=HTTP_201_CREATED,
         security=[{"AgentBearer": []}],
+        responses={
+            HTTP_200_OK: ResponseSpec(AgentResponse, description="the vendor's agent was updated"),
+            **problems(
+                (403, "`X-Agent-Token` is not the vendor's current token"),
+                (409, "the vendor already has an agent and the caller did not prove its current token"),
+            ),
+        },
     )
     async def register(
         self,
@@ -86,6 +99,7 @@ class AgentController(Controller):
         opt=rate_limits(HEARTBEAT),
         status_code=HTTP_200_OK,
         security=[{"AgentBearer": []}],
+        responses=problems((403, "the body's `vendorId` is not the token's vendor")),
     )
     async def heartbeat(self, request: AnyRequest, data: JSONBody[HeartbeatRequest | None] = None) -> HeartbeatResponse:
         body = data or HeartbeatRequest()
@@ -133,21 +147,28 @@ class AdminAgentsController(Controller):
         operation_id=_operation_id("getAgent"),
         summary="Get one agent",
         description="The agent of that vendor with its status as of now; 404 if none is registered.",
+        responses=problems((404, "no agent is registered for that vendor")),
     )
     async def get_agent(self, request: AnyRequest, vendor_id: VendorPath) -> AgentResponse:
-        return AgentResponse.of(await services_of(request).get_agent(vendor_id))
+        return AgentResponse.of(await services_of(request).get_agent(vendor_param(vendor_id)))
 
     @put(
         "/admin/agents/{vendor_id:str}",
         operation_id="adminUpdateAgent",
         summary="Update an agent's URL and/or settings",
-        description="Send `agentUrl`, `settings` (replaces the stored object) or both. 404 if none.",
+        description=(
+            "Send `agentUrl`, `settings` (replaces the stored object) or both; what is omitted stays as it "
+            "is, and an empty body is a 400. 404 if none."
+        ),
+        responses=problems((404, "no agent is registered for that vendor")),
     )
     async def update_agent(
         self, request: AnyRequest, vendor_id: VendorPath, data: JSONBody[UpdateAgentRequest]
     ) -> AgentResponse:
+        agent_url, settings = data.changes()
         agent = await services_of(request).update_agent(
-            vendor_id, AgentChanges(agent_url=data.agent_url, settings=data.settings), context=request_context(request)
+            vendor_param(vendor_id), AgentChanges(agent_url=agent_url, settings=settings),
+            context=request_context(request),
         )
         return AgentResponse.of(agent)
 
@@ -157,6 +178,7 @@ class AdminAgentsController(Controller):
         summary="Deregister an agent",
         description="Removes the vendor's agent; its token stops working at once. 404 if none.",
         status_code=HTTP_204_NO_CONTENT,
+        responses=problems((404, "no agent is registered for that vendor")),
     )
     async def deregister(self, request: AnyRequest, vendor_id: VendorPath) -> None:
-        await services_of(request).deregister_agent(vendor_id, context=request_context(request))
+        await services_of(request).deregister_agent(vendor_param(vendor_id), context=request_context(request))

@@ -12,6 +12,7 @@ from restosync_core.model.delivery import AgentCallback, CallbackStatus
 from restosync_core.model.ids import SyncJobId
 from restosync_http.dto.orders import CallbackRequest, CallbackResponse, SyncJobResponse
 from restosync_http.guards import agent_guard, authenticated_vendor, services_of
+from restosync_http.openapi import problems
 
 
 class CallbackController(Controller):
@@ -31,6 +32,11 @@ class CallbackController(Controller):
             "another vendor answers 403; a second `completed` with another `erpReference` answers 409."
         ),
         status_code=HTTP_200_OK,
+        responses=problems(
+            (403, "the job belongs to another vendor"),
+            (404, "no sync job has that id"),
+            (409, "the job was completed with another `erpReference`"),
+        ),
     )
     async def report(self, request: Request[Any, Any, Any], data: JSONBody[CallbackRequest]) -> CallbackResponse:
         callback = AgentCallback(

@@ -12,6 +12,7 @@ from restosync_core.model.delivery import BreakerKey
 from restosync_core.model.ids import VendorId
 from restosync_http.dto.orders import BreakerStatusResponse, ResetBreakerRequest
 from restosync_http.guards import api_key_guard, services_of
+from restosync_http.openapi import problems
 from restosync_http.rate_limit import ADMIN, rate_limits
 
 
@@ -39,6 +40,7 @@ class CircuitBreakerController(Controller):
         description="Body `{vendorId, apiType}` (apiType defaults to `orders`). The window starts empty. "
         "404 when the vendor has no registered agent and the breaker has no state.",
         status_code=HTTP_200_OK,
+        responses=problems((404, "the vendor has no registered agent and the breaker has no state")),
     )
     async def reset(
         self, request: Request[Any, Any, Any], data: JSONBody[ResetBreakerRequest]

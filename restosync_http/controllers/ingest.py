@@ -14,11 +14,9 @@ from typing import Any
 from litestar import Controller, Request, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from restosync_core.errors import PayloadTooLarge, ValidationFailed
-from restosync_http.dto.base import Problem
 from restosync_http.dto.ingest import (
     IngestResponse,
     ItemResult,
@@ -32,8 +30,8 @@ from restosync_http.dto.ingest import (
     stock_response,
     warehouse_response,
 )
-from restosync_http.errors import PROBLEM_JSON
 from restosync_http.guards import agent_guard, authenticated_vendor, services_of
+from restosync_http.openapi import problems
 from restosync_http.prometheus import count_ingested_rows
 from restosync_http.rate_limit import SYNC, SYNC_BATCH, rate_limits
 
@@ -70,16 +68,10 @@ def _check_rows(count: int, limit: int, field: str) -> None:
         )
 
 
-PROBLEMS = {
-    status: ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-    for status, description in (
-        (401, "missing or wrong agent token / X-Vendor-ID"),
-        (403, "the body names another vendor than the token's"),
-        (413, "over this endpoint's body size or row count, named in the detail"),
-        (429, "over the agent's rate limit for this kind of push; see Retry-After"),
-        (503, "the database or Redis is unavailable; nothing was written, retry the request"),
-    )
-}
+PROBLEMS = problems(
+    (403, "the body names another vendor than the token's"),
+    (413, "over this endpoint's body size or row count, named in the detail"),
+)
 
 
 def _max_rows(batch: bool) -> int:

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from restosync_core.model.ids import OrderId
 from restosync_http.dto.orders import OrderResponse, PlaceOrderRequest
 from restosync_http.guards import api_key_guard, services_of
+from restosync_http.openapi import problems
 from restosync_http.rate_limit import ADMIN, NO_GLOBAL_LIMIT, rate_limits
 from restosync_http.request_context import correlation_id
 
@@ -40,6 +41,7 @@ class OrdersController(Controller):
         ),
         status_code=HTTP_201_CREATED,
         opt={**rate_limits(), **NO_GLOBAL_LIMIT},
+        responses=problems((409, "the vendor already has that order number")),
     )
     async def place(self, request: Request[Any, Any, Any], data: JSONBody[PlaceOrderRequest]) -> OrderResponse:
         placed = await services_of(request).place_order(data.to_core(), correlation_id(request))
@@ -51,8 +53,10 @@ class OrdersController(Controller):
         summary="One order, with its status and ERP reference",
         description=(
             "`erpReference` is set once the vendor's agent confirmed the order. The same body as "
-            "`POST /api/orders` answered (decimals with 4 places, `syncJobId`), with the current status."
+            "`POST /api/orders` answered (decimals with 4 places, `syncJobId`), with the current status. "
+            "404 when there is no such order."
         ),
+        responses=problems((404, "no order has that id")),
     )
     async def get_order(self, request: Request[Any, Any, Any], order_id: OrderIdPath) -> OrderResponse:
         found = await services_of(request).get_order(OrderId(order_id))

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from restosync_core.model.ids import VendorId
 from restosync_core.model.reconciliation import ReconciliationEventType, RunScope
-from restosync_http.dto.base import Paginated, Problem
+from restosync_http.dto.base import UUID_SCHEMA, VENDOR_ID_SCHEMA, Paginated
 from restosync_http.dto.reconciliation import (
     EventResponse,
     ReconciliationMetricsResponse,
@@ -22,28 +21,21 @@ from restosync_http.dto.reconciliation import (
     run_id_param,
     vendor_param,
 )
-from restosync_http.errors import PROBLEM_JSON
 from restosync_http.guards import api_key_guard, services_of
-from restosync_http.pagination import PAGINATION, Paging, paginated
+from restosync_http.openapi import problems
+from restosync_http.pagination import PAGINATION, Paging, VendorFilter, paginated
 from restosync_http.rate_limit import ADMIN, rate_limits
 from restosync_http.request_context import correlation_id, request_context
 
 AnyRequest = Request[Any, Any, Any]
-RunIdPath = Annotated[str, PathParameter(description="The run's id (a UUID); anything else is a 400.")]
+RunIdPath = Annotated[
+    str, PathParameter(description="The run's id (a UUID); anything else is a 400.", schema_extra=UUID_SCHEMA)
+]
 DATE_TIME: dict[str, Any] = {"format": "date-time"}
-VendorPath = Annotated[str, PathParameter(description="The vendor id (1-64 characters of [A-Za-z0-9._-]).")]
-
-
-def _problems(*statuses: tuple[int, str]) -> dict[int, ResponseSpec]:
-    common = (
-        (401, "missing or wrong X-API-Key"),
-        (429, "over the admin rate limit; see Retry-After"),
-        (503, "the database or Redis is unavailable; retry the request"),
-    )
-    return {
-        status: ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-        for status, description in sorted((*statuses, *common))
-    }
+VendorPath = Annotated[
+    str,
+    PathParameter(description="The vendor id (1-64 characters of [A-Za-z0-9._-]).", schema_extra=VENDOR_ID_SCHEMA),
+]
 
 
 class ReconciliationController(Controller):
@@ -68,8 +60,7 @@ class ReconciliationController(Controller):
             "carry it. Audited."
         ),
         status_code=HTTP_202_ACCEPTED,
-        responses=_problems(
-            (400, "a bad body, named by its JSON path (`$.entity`)"),
+        responses=problems(
             (404, "the vendor has no registered agent"),
             (409, "the vendor has another active run; `errors[0].runId` names it"),
         ),
@@ -98,7 +89,7 @@ class ReconciliationController(Controller):
             "failed), the run's totals, `durationMs`, `reason` and up to 20 `samples`. 404 when there is no "
             "such run, 400 when the id is not a UUID."
         ),
-        responses=_problems((400, "the run id is not a UUID"), (404, "no such run")),
+        responses=problems((404, "no such run")),
     )
     async def get_run(self, request: AnyRequest, run_id: RunIdPath) -> RunResponse:
         run = await services_of(request).get_reconciliation_run(run_id_param(run_id))
@@ -114,19 +105,20 @@ class ReconciliationController(Controller):
             "`runId`, `eventType`, `since` (inclusive) and `until` (exclusive), RFC 3339 with an offset. "
             "A bad filter, or `since` after `until`, is a 400 naming the parameter."
         ),
-        responses=_problems((400, "a bad page, limit or filter, named in `errors[0].path`")),
     )
     async def list_events(
         self,
         request: AnyRequest,
         paging: Paging,
-        vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
+        vendor_id: VendorFilter = None,
         entity: Annotated[
             str | None,
             QueryParameter(description="Only events about this entity (`all`: the events of runs of both).",
                            schema_extra={"enum": [e.value for e in RunScope]}),
         ] = None,
-        run_id: Annotated[str | None, QueryParameter(name="runId", description="Only this run's (a UUID).")] = None,
+        run_id: Annotated[
+            str | None, QueryParameter(name="runId", description="Only this run's (a UUID).", schema_extra=UUID_SCHEMA)
+        ] = None,
         event_type: Annotated[
             str | None,
             QueryParameter(name="eventType", description="Only this type.",
@@ -158,7 +150,6 @@ class ReconciliationController(Controller):
             "(newest first, without samples). 400 for a malformed vendor id; a vendor without runs has zeros "
             "and nulls."
         ),
-        responses=_problems((400, "the vendor id is malformed")),
     )
     async def metrics(self, request: AnyRequest, vendor_id: VendorPath) -> ReconciliationMetricsResponse:
         figures = await services_of(request).get_reconciliation_metrics(vendor_param(vendor_id))

@@ -9,15 +9,17 @@ from litestar import Controller, Request, get
 from litestar.params import PathParameter, QueryParameter
 
 from restosync_core.model.delivery import SyncJobFilter
-from restosync_core.model.ids import SyncJobId, VendorId
+from restosync_core.model.ids import SyncJobId
 from restosync_core.model.orders import SyncJobStatus
-from restosync_http.dto.base import Paginated
+from restosync_http.dto.base import Paginated, enum_param, enum_schema
 from restosync_http.dto.orders import SyncJobResponse, SyncStatusResponse
 from restosync_http.guards import api_key_guard, services_of
-from restosync_http.pagination import PAGINATION, Paging, paginated
+from restosync_http.openapi import problems
+from restosync_http.pagination import PAGINATION, Paging, VendorFilter, paginated, vendor_filter
 from restosync_http.rate_limit import ADMIN, rate_limits
 
 JobIdPath = Annotated[UUID, PathParameter(description="The sync job's id (the Idempotency-Key).")]
+
 
 class SyncJobsController(Controller):
     path = "/api/admin"
@@ -37,12 +39,14 @@ class SyncJobsController(Controller):
         self,
         request: Request[Any, Any, Any],
         paging: Paging,
-        vendor_id: Annotated[str | None, QueryParameter(name="vendorId", description="Only this vendor's.")] = None,
-        status: Annotated[SyncJobStatus | None, QueryParameter(description="Only jobs in this status.")] = None,
+        vendor_id: VendorFilter = None,
+        status: Annotated[
+            str | None,
+            QueryParameter(description="Only jobs in this status.", schema_extra=enum_schema(SyncJobStatus)),
+        ] = None,
     ) -> Paginated[SyncJobResponse]:
-        result = await services_of(request).list_sync_jobs(
-            SyncJobFilter(VendorId(vendor_id) if vendor_id else None, status), paging
-        )
+        state = enum_param(SyncJobStatus, status, "status") if status is not None else None
+        result = await services_of(request).list_sync_jobs(SyncJobFilter(vendor_filter(vendor_id), state), paging)
         return paginated(result, SyncJobResponse.of)
 
     @get(
@@ -50,6 +54,7 @@ class SyncJobsController(Controller):
         operation_id="getSyncJob",
         summary="One sync job, with its payload",
         description="404 when there is no such job.",
+        responses=problems((404, "no sync job has that id")),
     )
     async def get_job(self, request: Request[Any, Any, Any], job_id: JobIdPath) -> SyncJobResponse:
         job = await services_of(request).get_sync_job(SyncJobId(job_id))
@@ -60,6 +65,7 @@ class SyncJobsController(Controller):
         operation_id="getSyncStatus",
         summary="Full delivery status of a job: the job, its order and its dead letters",
         description="404 when there is no such job.",
+        responses=problems((404, "no sync job has that id")),
     )
     async def sync_status(self, request: Request[Any, Any, Any], job_id: JobIdPath) -> SyncStatusResponse:
         return SyncStatusResponse.of(await services_of(request).get_sync_status(SyncJobId(job_id)))

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
 from restosync_core.errors import ValidationFailed
 from restosync_core.model.agents import Agent
 from restosync_http.dto.base import Dto
+from restosync_http.openapi import json_value_schema
 
 MAX_SETTINGS_DEPTH = 8
 """``settings`` is an object whose values nest at most this many levels (the object itself is level 1)."""
 MAX_SETTINGS_BYTES = 64 * 1024
 """``settings`` takes at most this many bytes once encoded as compact JSON (64 KiB)."""
+SETTINGS_DESCRIPTION = (
+    "Free-form agent settings (JSON object); replaces the stored settings. "
+    f"At most {MAX_SETTINGS_DEPTH} levels deep and {MAX_SETTINGS_BYTES // 1024} KiB encoded; no NUL in any string."
+)
 
 VendorIdField = Annotated[
     str,
@@ -35,8 +40,23 @@ AgentUrlField = Annotated[
 ]
 VersionField = Annotated[str, msgspec.Meta(max_length=64, description="The agent's software version.")]
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?"
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+AGENT_URL_DOC_PATTERN = rf"^https?://(?:{_LABEL}\.){{0,3}}[a-z](?:[a-z0-9-]{{0,30}}[a-z0-9])?(?::{_PORT})?(?:/[A-Za-z0-9._~/-]*)?$"
+"""The agent URLs the OpenAPI document promises to accept: a hostname (not an IP literal, whose networks
+the policy checks), a port of 1-65535, a plain path. ``AgentUrlPolicy`` accepts more (IP literals outside
+the denied networks), never less."""
+
 
 class RegisterAgentRequest(Dto):
+    openapi_extra: ClassVar[dict[str, Any]] = {"properties": {"agentUrl": {"pattern": AGENT_URL_DOC_PATTERN}}}
+    openapi_example: ClassVar[dict[str, Any] | None] = {
+        "vendorId": "vendor-42",
+        "agentUrl": "https://erp-agent.vendor-42.example:8443/agent",
+        "authToken": "an-agent-secret-of-at-least-32-characters",
+        "version": "1.4.2",
+    }
+
     vendor_id: VendorIdField
     agent_url: AgentUrlField
     auth_token: Annotated[
@@ -52,6 +72,8 @@ class RegisterAgentRequest(Dto):
 
 
 class HeartbeatRequest(Dto):
+    openapi_example: ClassVar[dict[str, Any] | None] = {"vendorId": "vendor-42", "version": "1.4.2"}
+
     vendor_id: Annotated[
         str | None, msgspec.Meta(description="Optional; if sent, must be the vendor of the token (else 403).")
     ] = None
@@ -59,20 +81,34 @@ class HeartbeatRequest(Dto):
 
 
 class UpdateAgentRequest(Dto):
-    agent_url: AgentUrlField | None = None
-    settings: Annotated[
-        dict[str, Any] | None,
-        msgspec.Meta(
-            description=(
-                "Free-form agent settings (JSON object); replaces the stored settings. "
-                f"At most {MAX_SETTINGS_DEPTH} levels deep and {MAX_SETTINGS_BYTES // 1024} KiB encoded."
-            )
-        ),
-    ] = None
+    """At least one of its fields; an omitted one is left as it is (null is not a value of either)."""
+
+    openapi_extra: ClassVar[dict[str, Any]] = {
+        "min_properties": 1,
+        "properties": {
+            "agentUrl": {"pattern": AGENT_URL_DOC_PATTERN},
+            "settings": json_value_schema(MAX_SETTINGS_DEPTH, SETTINGS_DESCRIPTION),
+        },
+    }
+    openapi_example: ClassVar[dict[str, Any] | None] = {
+        "agentUrl": "https://erp-agent.vendor-42.example:8443/agent",
+        "settings": {"batchSize": 500},
+    }
+
+    agent_url: AgentUrlField | msgspec.UnsetType = msgspec.UNSET
+    settings: Annotated[dict[str, Any], msgspec.Meta(description=SETTINGS_DESCRIPTION)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
 
     def check(self) -> None:
-        if self.settings is not None:
+        if self.settings is not msgspec.UNSET:
             check_settings(self.settings)
+
+    def changes(self) -> tuple[str | None, dict[str, Any] | None]:
+        """(agentUrl, settings), None for each one not sent."""
+        agent_url = None if self.agent_url is msgspec.UNSET else self.agent_url
+        settings = None if self.settings is msgspec.UNSET else self.settings
+        return agent_url, settings
 
 
 def settings_depth(settings: dict[str, Any]) -> int:

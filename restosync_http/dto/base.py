@@ -72,7 +72,9 @@ VendorIdField = Annotated[
 """A vendor id in a body (docs/agent-protocol.md); the agents' DTOs describe theirs more closely."""
 
 
-VENDOR_ID_SCHEMA: dict[str, Any] = {"pattern": VENDOR_ID_PATTERN.pattern, "minLength": 1, "maxLength": 64}
+VENDOR_ID_SCHEMA: dict[str, Any] = {
+    "pattern": VENDOR_ID_PATTERN.pattern, "minLength": 1, "maxLength": 64, "examples": ["vendor-42"],
+}
 """The OpenAPI keywords of a vendor id in a path or query parameter (the rule ``vendor_param`` enforces)."""
 UUID_SCHEMA: dict[str, Any] = {"format": "uuid"}
 

@@ -10,7 +10,8 @@ JSON strings checked by pattern (a bad one is named by its path, e.g.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Generic, TypeVar
+from datetime import timedelta
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -18,6 +19,7 @@ from msgspec import Meta
 from restosync_adapters.wire_rows import ItemIn as ItemIn
 from restosync_adapters.wire_rows import StockIn as StockIn
 from restosync_adapters.wire_rows import WarehouseIn as WarehouseIn
+from restosync_core.errors import ValidationFailed
 from restosync_core.model.catalog import Item, StockLevel, Warehouse
 from restosync_core.model.ingest import IngestReport, RowStatus
 from restosync_http.dto.base import Dto
@@ -28,9 +30,32 @@ VendorField = Annotated[
 ]
 
 
+MAX_OFFSET = timedelta(hours=16)
+"""PostgreSQL stores offsets of up to 15:59 (RFC 3339 allows 23:59): a row's ``updatedAt`` stays within it."""
+
+
+def check_offsets(rows: Sequence[ItemIn | StockIn | WarehouseIn], field: str) -> None:
+    """400 naming the first row whose ``updatedAt`` has an offset PostgreSQL cannot store (beyond ±15:59)."""
+    for index, row in enumerate(rows):
+        offset = row.updated_at.utcoffset()
+        if offset is not None and abs(offset) >= MAX_OFFSET:
+            path = f"$.{field}[{index}].updatedAt"
+            raise ValidationFailed(f"the UTC offset must be within ±15:59 at {path}", path=path)
+
+
 class ItemsPush(Dto):
+    openapi_example: ClassVar[dict[str, Any] | None] = {
+        "items": [{
+            "sku": "SKU-1", "name": "Tomatoes 6 kg", "unitCode": "KG", "vatCode": "TVA20", "price": "18.50",
+            "updatedAt": "2026-01-15T09:30:00+01:00", "familyCode": "VEG", "active": True,
+        }],
+    }
+
     items: list[ItemIn]
     vendor_id: VendorField = None
+
+    def check(self) -> None:
+        check_offsets(self.items, "items")
 
     def to_items(self) -> list[Item]:
         """The core's rows, built by msgspec in C (same field names; price text -> Decimal)."""
@@ -38,16 +63,31 @@ class ItemsPush(Dto):
 
 
 class StockPush(Dto):
+    openapi_example: ClassVar[dict[str, Any] | None] = {
+        "stock": [{"sku": "SKU-1", "warehouseId": "WH-1", "quantity": "42", "updatedAt": "2026-01-15T09:30:00Z"}],
+    }
+
     stock: list[StockIn]
     vendor_id: VendorField = None
+
+    def check(self) -> None:
+        check_offsets(self.stock, "stock")
 
     def to_levels(self) -> list[StockLevel]:
         return msgspec.convert(self.stock, list[StockLevel], from_attributes=True)
 
 
 class WarehousesPush(Dto):
+    openapi_example: ClassVar[dict[str, Any] | None] = {
+        "warehouses": [{"warehouseId": "WH-1", "name": "Main", "updatedAt": "2026-01-15T09:30:00Z",
+                        "address": "1 rue du Port, Marseille"}],
+    }
+
     warehouses: list[WarehouseIn]
     vendor_id: VendorField = None
+
+    def check(self) -> None:
+        check_offsets(self.warehouses, "warehouses")
 
     def to_warehouses(self) -> list[Warehouse]:
         return msgspec.convert(self.warehouses, list[Warehouse], from_attributes=True)

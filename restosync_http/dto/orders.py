@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIType
 
 from restosync_core.errors import ValidationFailed
 from restosync_core.model.delivery import BreakerStatus, NewOrder, NewOrderLine, SyncJobDetail
@@ -17,9 +19,18 @@ from restosync_http.dto.base import Dto, VendorIdField
 
 DecimalString = Annotated[
     str,
-    msgspec.Meta(pattern=r"^-?\d+(\.\d+)?$", max_length=40, description="A decimal as a JSON string.",
+    msgspec.Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$", max_length=40, description="A decimal as a JSON string.",
                  examples=["18.50"]),
 ]
+_DECIMALS = r"(?:\.[0-9]{1,4}0*)?"
+QUANTITY_PATTERN = rf"^0*(?:[1-9][0-9]{{0,13}}{_DECIMALS}|0\.[0-9]{{0,3}}[1-9]0*)$"
+"""The quantities the API takes, as the OpenAPI document states them: above 0, at most 14 digits before the
+point and 4 after (trailing zeros beyond them are fine: ``1.50000``). Out of them is a 400 naming the limit."""
+UNIT_PRICE_PATTERN = rf"^(?:0*[1-9][0-9]{{0,9}}{_DECIMALS}|0+{_DECIMALS}|-0+(?:\.0+)?)$"
+"""Unit prices: 0 or more, at most 10 digits before the point and 4 after."""
+
+NOT_BLANK = r"\S"
+"""At least one character that is not a space."""
 
 SCALE = 4
 """Digits after the point of every order decimal: ``numeric(p, 4)`` in migrations/0001_schema.sql."""
@@ -51,12 +62,29 @@ def decimal_text(number: Decimal) -> str:
 
 
 class OrderLineRequest(Dto):
+    openapi_extra: ClassVar[dict[str, Any]] = {
+        "properties": {
+            "quantity": {"pattern": QUANTITY_PATTERN, "examples": ["2.5"],
+                         "description": "A decimal above 0 as a JSON string: at most 14 digits before the point "
+                         "and 4 after."},
+            "unitPrice": {"pattern": UNIT_PRICE_PATTERN,
+                          "description": "A decimal of 0 or more as a JSON string: at most 10 digits before the "
+                          "point and 4 after."},
+        },
+    }
+
     sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     quantity: DecimalString
     unit_price: DecimalString
 
 
 class PlaceOrderRequest(Dto):
+    openapi_example: ClassVar[dict[str, Any] | None] = {
+        "vendorId": "vendor-42",
+        "orderNumber": "RM-2026-000123",
+        "lines": [{"sku": "SKU-1", "quantity": "2.5", "unitPrice": "18.50"}],
+    }
+
     vendor_id: VendorIdField
     order_number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     lines: Annotated[list[OrderLineRequest], msgspec.Meta(min_length=1, max_length=500)]
@@ -114,6 +142,18 @@ class OrderResponse(Dto):
 
 
 class CallbackRequest(Dto):
+    openapi_extra: ClassVar[dict[str, Any]] = {
+        # `completed` needs a non-blank erpReference (handle_order_callback); `failed` does not.
+        "any_of": [
+            Schema(properties={"status": Schema(const="failed")}),
+            Schema(required=["erpReference"],
+                   properties={"erpReference": Schema(type=OpenAPIType.STRING, pattern=NOT_BLANK)}),
+        ],
+    }
+    openapi_example: ClassVar[dict[str, Any] | None] = {
+        "jobId": "0b9e2a3c-1d4f-4a5b-8c6d-7e8f9a0b1c2d", "status": "completed", "erpReference": "SO-2026-00042",
+    }
+
     job_id: Annotated[UUID, msgspec.Meta(description="The sync job's id (a UUID).")]
     status: Literal["completed", "failed"]
     erp_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
@@ -240,5 +280,7 @@ class BreakerStatusResponse(Dto):
 
 
 class ResetBreakerRequest(Dto):
+    openapi_example: ClassVar[dict[str, Any] | None] = {"vendorId": "vendor-42", "apiType": "orders"}
+
     vendor_id: VendorIdField
     api_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9-]{0,31}$", examples=["orders"])] = "orders"

@@ -10,13 +10,11 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
 from restosync_core.errors import ValidationFailed
-from restosync_core.model.ids import VendorId, is_valid_vendor_id
 from restosync_core.model.reconciliation import (
     ReconciliationEvent,
     ReconciliationEventType,
@@ -25,9 +23,9 @@ from restosync_core.model.reconciliation import (
     RunScope,
 )
 from restosync_core.ports.reconciliation import EventFilter, ReconciliationMetrics, RunRequest, WindowFigures
-from restosync_http.dto.base import Dto, VendorIdField
-
-E = TypeVar("E", bound=StrEnum)
+from restosync_http.dto.base import Dto, VendorIdField, enum_param
+from restosync_http.dto.base import vendor_param as vendor_param  # the reconciliation routes read theirs here
+from restosync_http.dto.ingest import MAX_OFFSET
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
@@ -35,13 +33,6 @@ _RFC3339 = re.compile(
 
 
 # ---------------------------------------------------------------- reading the request
-
-
-def vendor_param(value: str, name: str = "vendorId") -> VendorId:
-    """A vendor id from the path or the query, or a 400 naming ``name``."""
-    if not is_valid_vendor_id(value):
-        raise ValidationFailed(f"{name} must be 1-64 characters of [A-Za-z0-9._-]", path=name)
-    return VendorId(value)
 
 
 def run_id_param(value: str, name: str = "runId") -> RunId:
@@ -56,21 +47,17 @@ def instant_param(value: str, name: str) -> datetime:
     """An RFC 3339 date-time with its offset (``2026-01-15T09:30:00+01:00``, ``...Z``), or a 400 naming ``name``."""
     if _RFC3339.match(value):
         try:
-            return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+            instant = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
         except ValueError:
             pass  # matches the shape but is no date (month 13, hour 25): refused below
+        else:
+            offset = instant.utcoffset()
+            if offset is not None and abs(offset) < MAX_OFFSET:  # PostgreSQL stores offsets up to 15:59
+                return instant
     raise ValidationFailed(
-        f"{name} must be an RFC 3339 date-time with an offset, such as 2026-01-15T09:30:00+01:00", path=name
+        f"{name} must be an RFC 3339 date-time with an offset within ±15:59, such as 2026-01-15T09:30:00+01:00",
+        path=name,
     )
-
-
-def enum_param(enum: type[E], value: str, name: str) -> E:
-    """One of ``enum``'s values, or a 400 naming ``name`` (Litestar would name the Python argument instead)."""
-    try:
-        return enum(value)
-    except ValueError as exc:
-        allowed = ", ".join(member.value for member in enum)
-        raise ValidationFailed(f"{name} must be one of {allowed}", path=name) from exc
 
 
 def event_filter(
@@ -101,6 +88,8 @@ def event_filter(
 
 
 class TriggerRequest(Dto):
+    openapi_example: ClassVar[dict[str, Any] | None] = {"vendorId": "vendor-42", "entity": "all", "confirm": False}
+
     vendor_id: VendorIdField
     entity: Annotated[RunScope, msgspec.Meta(description="What to compare: `items`, `stock` or `all` (both).")] = (
         RunScope.ALL

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from restosync_core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
-from restosync_core.model.ids import MappingId, VendorId
 from restosync_core.model.audit import AuditEntry, RequestContext
+from restosync_core.model.ids import MappingId, VendorId
 from restosync_core.model.mappings import MappingChanges, MappingType
 from restosync_core.model.pagination import PageRequest
 from restosync_core.ports.mappings import MappingFilter
