@@ -23,7 +23,7 @@ CREATE INDEX ingest_counts_hour_idx ON ingest_counts (hour);
 -- the rows. Not covering (INCLUDE (status, attempts, sent_at, completed_at, job_type) was measured: a
 -- quarter of the pages read, but the index 4 times the size, written at every state change of every job,
 -- for a read admins make now and then; docs/performance.md#per-vendor-sync-metrics).
--- Plain CREATE INDEX: migrations run in a transaction, which CREATE INDEX CONCURRENTLY refuses; it
--- blocks writes to sync_jobs while it builds (about a second per million rows here), so run it when
--- orders are quiet.
-CREATE INDEX sync_jobs_vendor_created_idx ON sync_jobs (vendor_id, created_at);
+-- Not CONCURRENTLY: migrations run in a transaction, which refuses it; this blocks writes to sync_jobs
+-- while it builds (about a second per million rows here). On a large table, build it by hand first with
+-- CREATE INDEX CONCURRENTLY and the same name: IF NOT EXISTS then leaves it be.
+CREATE INDEX IF NOT EXISTS sync_jobs_vendor_created_idx ON sync_jobs (vendor_id, created_at);
