@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: install lock run test test-fast lint bench bench-agents bench-ingest bench-orders migrate wheel image clean
+.PHONY: install lock run test test-fast conformance lint bench bench-agents bench-ingest bench-orders migrate wheel image clean
 
 # Create the virtualenv and install the project with its dev tools at the versions of requirements.lock
 # (again whenever pyproject.toml or the lock changes). No build isolation: the build backend comes from
@@ -53,6 +53,14 @@ test: $(STAMP)
 # Unit tests only: no PostgreSQL, no Redis.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# A longer, randomised schemathesis run than the one in `make test` (every check, every operation, admin key,
+# agent token and no credentials), against the real app over PostgreSQL and Redis. Its report prints the seed:
+# CONFORMANCE_SEED=<seed> make conformance replays it.
+CONFORMANCE_EXAMPLES ?= 100
+conformance: $(STAMP)
+	CONFORMANCE_RANDOM=1 CONFORMANCE_MAX_EXAMPLES=$(CONFORMANCE_EXAMPLES) \
+	  $(BIN)/python -m pytest tests/conformance -p no:cacheprovider $(PYTEST_ARGS)
 
 # Python (ruff, mypy, import contracts), then the Dockerfile (hadolint), the CI workflow (actionlint and its
 # schema) and the compose file (its schema; and `docker compose config` where the compose plugin exists).

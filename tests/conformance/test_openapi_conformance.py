@@ -7,11 +7,14 @@ this process (no socket). Deterministic: the data is derived from the schema,
 not from a random seed, and no example database carries state between runs.
 A failure prints schemathesis' own report (with a ``curl`` per failing case).
 
-``make conformance`` runs the same, randomised and longer, to search deeper.
+``make conformance`` runs the same, randomised and longer, to search deeper
+(``CONFORMANCE_MAX_EXAMPLES``, default 100 there; ``CONFORMANCE_SEED=<seed>``
+replays the run whose report printed that seed).
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -22,15 +25,19 @@ from tests.conformance.conftest import Target
 
 pytestmark = pytest.mark.integration
 
-MAX_EXAMPLES = 10
-"""Per operation and phase; the three runs take about 60 s together on the development machine."""
+MAX_EXAMPLES = int(os.environ.get("CONFORMANCE_MAX_EXAMPLES", "10"))
+"""Per operation and phase; with 10 the three runs take about 60 s together on the development machine."""
+RANDOM = os.environ.get("CONFORMANCE_RANDOM", "") == "1"
+"""``make conformance``: random data (the report prints the seed) instead of the fixed, derived data."""
+SEED = int(os.environ["CONFORMANCE_SEED"]) if os.environ.get("CONFORMANCE_SEED") else None
+"""Replays a random run: the seed its report printed."""
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(240 if not (RANDOM or SEED) else 0)
 @pytest.mark.parametrize("credentials", ["admin", "agent", "none"])
 def test_the_api_conforms_to_its_openapi_document(target: Target, credentials: str) -> None:
     config = runner.config(
-        target.credentials[credentials], seed=None, max_examples=MAX_EXAMPLES, deterministic=True
+        target.credentials[credentials], seed=SEED, max_examples=MAX_EXAMPLES, deterministic=not (RANDOM or SEED)
     )
     result = runner.run(target.app, config)
     assert result.ok, f"schemathesis ({credentials} credentials) found failures:\n\n{result.report}"
