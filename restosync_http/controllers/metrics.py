@@ -62,7 +62,8 @@ class MetricsController(Controller):
             "`avgLatency` = mean ms placed -> completed; a rate or mean with nothing to divide by is **null**, "
             "never 0. **Ingest**: the vendor's pushes and their rows per entity and outcome (processed, each "
             "skip and failure reason), from hourly counters: they start at the hour holding the window's start "
-            "(`ingest.since`). **Now**: open (unresolved) dead letters, the breakers' state, the agent's status "
+            "(`ingest.since`); a push of no rows is not counted, and an API process writes its counts once a "
+            "second. **Now**: open (unresolved) dead letters, the breakers' state, the agent's status "
             "and last heartbeat (`agent` null when none is registered). A vendor with no data answers zeros and "
             "nulls, not 404. Computed in PostgreSQL (docs/performance.md#per-vendor-sync-metrics)."
         ),
