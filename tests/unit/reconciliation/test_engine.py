@@ -52,8 +52,11 @@ def apply_drift(erp: ErpSimulator, ops: list[tuple[str, int]]) -> None:
                 erp.change_item(target.sku, name=f"renamed {n}")
             elif op == "inactive":
                 erp.change_item(target.sku, active=not target.active)
-            else:
+            else:  # an ERP deletes an article with its stock levels
                 erp.remove_item(target.sku)
+                for level in stock:
+                    if level.sku == target.sku:
+                        erp.remove_stock(level.sku, level.warehouse_id)
         elif op in ("qty", "drop_stock") and stock:
             target_level = stock[n % len(stock)]
             if op == "qty":
@@ -112,6 +115,24 @@ def test_after_a_run_both_sides_agree_and_every_repair_is_an_event(n: int, ops: 
     assert result.summary.drift_found == len(expected) == result.summary.repaired
     # the database now holds the ERP's rows, byte for byte
     assert live_rows(w) == erp_rows(w.erp)
+
+
+def test_stock_of_an_item_the_erp_no_longer_has_is_counted_failed_not_lost_nor_invented() -> None:
+    """Found by hypothesis: stock for a SKU without an item cannot be stored (ingest refuses the row)."""
+    w = World()
+    w.erp.fill(3, warehouses=("WH-1",))
+    w.sync(("WH-1",))
+    w.erp.put_stock(make_stock("GHOST-1", "WH-1", Decimal(5)))
+
+    result = w.reconcile(confirm=True)
+
+    assert result.status is RunStatus.COMPLETED
+    (stock,) = [e for e in result.summary.entities if e.entity is ReconciledEntity.STOCK]
+    assert (stock.drift_found, stock.failed, stock.inserted) == (1, 1, 0)
+    (sample,) = result.summary.samples
+    assert sample["key"] == {"sku": "GHOST-1", "warehouseId": "WH-1"}
+    assert (sample["outcome"], sample["reason"]) == ("failed", "unknown_item")
+    assert not w.in_sync()  # honestly so: the next run finds and reports it again
 
 
 @settings(max_examples=30, deadline=None)
