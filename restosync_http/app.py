@@ -46,6 +46,7 @@ def _openapi(enabled: bool) -> OpenAPIConfig | None:
             security_schemes={
                 "AgentBearer": SecurityScheme(type="http", scheme="bearer", description="agent token + X-Vendor-ID"),
                 "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                "MetricsBearer": SecurityScheme(type="http", scheme="bearer", description="METRICS_TOKEN (/metrics)"),
             }
         ),
     )

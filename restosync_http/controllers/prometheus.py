@@ -1,11 +1,11 @@
 """``GET /metrics``: the Prometheus text format, for the admin key or the metrics token (docs/prometheus-metrics.md).
 
-Who may read it: ``X-API-Key`` (the admin routes' check) or ``Authorization: Bearer
-<METRICS_TOKEN>`` (compared in constant time; an empty ``METRICS_TOKEN`` allows only
-the key). Rate limit: the global one per IP, and one of its own, apart from the admin
-routes' allowance, at ``RATE_LIMIT_ADMIN_PER_MIN`` (30) per credential: a 15 s scrape
-interval uses 4 a minute, and a scraper never eats an operator's admin allowance.
-"""
+Who may read it: ``X-API-Key`` (the admin routes' check; when it is sent, it alone
+decides) or ``Authorization: Bearer <METRICS_TOKEN>`` (compared in constant time; an
+empty ``METRICS_TOKEN`` allows only the key). Rate limit: the global one per IP, and
+one of its own, apart from the admin routes' allowance, at ``RATE_LIMIT_ADMIN_PER_MIN``
+(30) per credential: a 15 s scrape interval uses 4 a minute, and a scraper never eats
+an operator's admin allowance."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from restosync_adapters.prometheus import exposition, take_snapshot
 from restosync_core.errors import Unauthenticated
 from restosync_http.dto.base import Problem
 from restosync_http.errors import PROBLEM_JSON
-from restosync_http.guards import api_key_guard, bearer_token, services_of
+from restosync_http.guards import API_KEY_HEADER, api_key_guard, bearer_token, services_of
 from restosync_http.prometheus import ensure_metrics_dir
 from restosync_http.rate_limit import RateLimit, per_ip, rate_limits
 
@@ -44,11 +44,13 @@ SCRAPE = RateLimit("metrics", "rate_limit_admin", per_scraper, "per scraper")
 
 
 def metrics_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The admin key, or ``Authorization: Bearer <METRICS_TOKEN>`` when that token is set; else 401."""
-    expected = services_of(connection).settings.metrics_token
-    token = bearer_token(connection)
-    if expected and token is not None and hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8")):
-        return
+    """The admin key when ``X-API-Key`` is sent (a wrong one is refused whatever else comes with it), else
+    ``Authorization: Bearer <METRICS_TOKEN>`` when that token is set; 401 otherwise."""
+    if API_KEY_HEADER not in connection.headers:
+        expected = services_of(connection).settings.metrics_token.encode("utf-8")
+        given = (bearer_token(connection) or "").encode("utf-8")
+        if expected and hmac.compare_digest(given, expected):
+            return
     try:
         api_key_guard(connection, handler)
     except Unauthenticated:
@@ -61,7 +63,7 @@ class PrometheusController(Controller):
     path = "/metrics"
     tags = ["observability"]
     guards = [metrics_guard]
-    security = [{"ApiKey": []}]
+    security = [{"ApiKey": []}, {"MetricsBearer": []}]  # either one
     opt = rate_limits(SCRAPE)
 
     @get(
@@ -76,6 +78,7 @@ class PrometheusController(Controller):
             "<METRICS_TOKEN>. Names, labels and a scrape config: docs/prometheus-metrics.md."
         ),
         media_type=METRICS_MEDIA_TYPE,
+        response_description="every metric, in the Prometheus text format",
         cache=False,
         responses={
             401: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON,

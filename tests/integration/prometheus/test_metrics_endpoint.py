@@ -27,7 +27,9 @@ def test_metrics_need_the_admin_key_or_the_metrics_token(api: Client) -> None:
         assert refused.headers["content-type"] == "application/problem+json"
         assert "METRICS_TOKEN" in refused.json()["detail"]
     assert api.get("/metrics", headers=admin(api)).status_code == 200
-    assert api.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).status_code == 200
+    token = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    assert api.get("/metrics", headers=token).status_code == 200
+    assert api.get("/metrics", headers={**token, "X-API-Key": "wrong"}).status_code == 401  # a key sent decides
 
 
 def test_without_a_metrics_token_only_the_admin_key_reads_them(settings: Settings) -> None:
