@@ -25,7 +25,8 @@ then completes it in one pass, from what each handler declares:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -193,8 +194,10 @@ def _refuse_nul(schema: Schema | Reference | None) -> None:
         node = stack.pop()
         if not isinstance(node, Schema):
             continue
-        if node.type == OpenAPIType.STRING and node.schema_not is None and node.enum is None and node.const is None:
-            node.schema_not = FAR_OFFSET if node.format == OpenAPIFormat.DATE_TIME else NUL
+        if node.format == OpenAPIFormat.DATE_TIME and node.schema_not is None:
+            node.schema_not = FAR_OFFSET  # (a query parameter's: on its oneOf of string and null)
+        elif node.type == OpenAPIType.STRING and node.schema_not is None and node.enum is None and node.const is None:
+            node.schema_not = NUL
         stack.extend(node.one_of or ())
         stack.extend(node.any_of or ())
         stack.extend(node.all_of or ())
@@ -281,9 +284,56 @@ def answer_options_truthfully(app: Litestar) -> None:
                         cell.cell_contents = route
 
 
+def _shadowing_segments(paths: Collection[str]) -> dict[tuple[str, int], list[str]]:
+    """For each path parameter (path, index of its segment): the static segments other paths have there.
+
+    ``/api/agents/{vendor_id}`` cannot reach a vendor named ``register``: the
+    router takes ``/api/agents/register`` (and answers 405 to a GET). Only a
+    route of the same length shadows: ``/api/admin/metrics/reconciliation``
+    still reaches ``/api/admin/metrics/{vendor_id}``.
+    """
+    split = {path: path.strip("/").split("/") for path in paths}
+    shadowed: dict[tuple[str, int], list[str]] = {}
+    for path, segments in split.items():
+        for index, segment in enumerate(segments):
+            if not segment.startswith("{"):
+                continue
+            words = sorted({
+                other[index] for other in split.values()
+                if len(other) == len(segments) and other[:index] == segments[:index]
+                and not other[index].startswith("{")
+            })
+            if words:
+                shadowed[(path, index)] = words
+    return shadowed
+
+
+def _exclude_shadowed(path: str, operation: Operation, shadowed: dict[tuple[str, int], list[str]]) -> None:
+    segments = path.strip("/").split("/")
+    for parameter in operation.parameters or ():
+        if isinstance(parameter, Reference) or parameter.param_in != "path":
+            continue
+        index = segments.index("{" + parameter.name + "}")
+        words = shadowed.get((path, index))
+        if words and isinstance(parameter.schema, Schema):
+            schema = copy.copy(parameter.schema)  # one handler may serve several paths: each its own words
+            schema.schema_not = Schema(enum=list(words))
+            parameter.schema = schema
+            parameter.description = (
+                f"{parameter.description or ''} Not {', '.join(f'`{w}`' for w in words)}: another route of "
+                "this path takes that segment."
+            ).strip()
+            # ... and answers this method with a 405 when it does not take it
+            responses = operation.responses if operation.responses is not None else {}
+            responses.setdefault("405", _problem_response(405, "the value is another route's segment, which "
+                                                               "does not take this method"))
+            operation.responses = dict(sorted(responses.items()))
+
+
 def finish_openapi(app: Litestar) -> None:
     """Complete the app's generated OpenAPI document in place (see the module's docstring)."""
     openapi = app.openapi_schema
+    shadowed = _shadowing_segments(list(openapi.paths or {}))
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
@@ -295,6 +345,7 @@ def finish_openapi(app: Litestar) -> None:
                 operation = getattr(path_item, method.lower(), None)
                 if operation is not None:
                     _complete_operation(method, route.path_format, handler, operation)
+                    _exclude_shadowed(route.path_format, operation, shadowed)
                     for parameter in operation.parameters or ():
                         if not isinstance(parameter, Reference):
                             _refuse_nul(parameter.schema)

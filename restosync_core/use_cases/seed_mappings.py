@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from restosync_core.errors import PayloadTooLarge
+from restosync_core.errors import Conflict, PayloadTooLarge
 from restosync_core.model.ids import VendorId
 from restosync_core.model.mappings import NewMapping
 from restosync_core.policies.mapping_rules import check_seed_rows
@@ -27,6 +27,25 @@ class SeedResult:
         return self.created + self.updated + self.unchanged
 
 
+def _check_no_disagreement(rows: Sequence[NewMapping]) -> None:
+    """``Conflict`` naming the first row that gives an earlier row's key other values.
+
+    Two rows cannot both be stored for one (vendorId, mappingType, erpCode): the
+    seed contradicts itself, and which row should win is not ours to guess. (The
+    same row twice is a 400 by ``check_seed_rows``: the OpenAPI document says
+    the rows are unique.)
+    """
+    first_seen: dict[tuple[str, str, str], int] = {}
+    for index, row in enumerate(rows):
+        earlier = first_seen.setdefault(row.key, index)
+        if earlier != index and rows[earlier] != row:
+            path = f"$.mappings[{index}].erpCode"
+            raise Conflict(
+                f"row {index} gives the vendorId, mappingType and erpCode of row {earlier} other values at {path}",
+                detail={"path": path, "row": earlier},
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class SeedMappings:
     uow: UnitOfWorkFactory
@@ -45,6 +64,7 @@ class SeedMappings:
                 f"a seed holds at most {max_rows} mappings (MAPPING_SEED_MAX_ROWS); this one holds {len(rows)}",
                 detail={"limit": max_rows, "received": len(rows)},
             )
+        _check_no_disagreement(rows)
         check_seed_rows(rows)
 
         async def work(tx: UnitOfWork) -> tuple[SeedResult, set[VendorId]]:

@@ -138,11 +138,16 @@ class MappingsController(Controller):
             "Upserts every row of `mappings` in one statement, keyed by (vendorId, mappingType, erpCode): "
             "missing rows are created, differing ones updated (an inactive row is reactivated when the row "
             "says `isActive: true`), equal ones left unchanged; the answer counts each. Repeating a seed "
-            "changes nothing. All or nothing: an invalid row, or a key repeated within the seed, is a 400 "
-            "naming it (`$.mappings[3].erpCode`) and nothing is written. At most `MAPPING_SEED_MAX_ROWS` rows "
-            "(default 5000); more is a 413 naming the limit." + _WRITE_NOTE.removesuffix(" Audited.")
+            "changes nothing. All or nothing: an invalid row, or the same row twice, is a 400 naming it "
+            "(`$.mappings[3].erpCode`); two rows giving one key different values are a 409 naming the later "
+            "one; either way nothing is written. At most `MAPPING_SEED_MAX_ROWS` rows (default 5000); more is "
+            "a 413 naming the limit." + _WRITE_NOTE.removesuffix(" Audited.")
         ),
         status_code=HTTP_200_OK,
+        responses=problems(
+            (409, "two rows give one (vendorId, mappingType, erpCode) different values"),
+            (413, "more rows than MAPPING_SEED_MAX_ROWS"),
+        ),
     )
     async def seed(self, request: AnyRequest, data: JSONBody[SeedRequest]) -> SeedResponse:
         result = await services_of(request).seed_mappings([row.to_core() for row in data.mappings])

@@ -72,6 +72,9 @@ VendorIdField = Annotated[
 """A vendor id in a body (docs/agent-protocol.md); the agents' DTOs describe theirs more closely."""
 
 
+NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""The pattern of a string that is not all blank: it holds a character ``str.strip()`` keeps. Spelt out, not
+``\\S``: JSON Schema's ``\\s`` (ECMA-262) and Python's differ (``\\x85``, ``\\x1c``-``\\x1f``, ``\\ufeff``)."""
 VENDOR_ID_SCHEMA: dict[str, Any] = {
     "pattern": VENDOR_ID_PATTERN.pattern, "minLength": 1, "maxLength": 64, "examples": ["vendor-42"],
 }

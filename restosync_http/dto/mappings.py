@@ -11,12 +11,9 @@ from restosync_core.model.ids import VendorId
 from restosync_core.model.mappings import UNCHANGED, Mapping, MappingChanges, MappingType, NewMapping
 from restosync_core.policies.mapping_rules import MAX_CODE_LENGTH, MAX_LABEL_LENGTH
 from restosync_core.use_cases.seed_mappings import SeedResult
-from restosync_http.dto.base import Dto, VendorIdField
+from restosync_http.dto.base import NOT_BLANK, Dto, VendorIdField
 
-NOT_BLANK = r"\S"
-"""A code holds at least one character that is not a space (surrounding spaces are kept): the OpenAPI
-document says so; ``policies/mapping_rules`` refuses a blank one with a 400 naming the field."""
-CODES_NOT_BLANK: dict[str, Any] = {
+CODES_NOT_BLANK: dict[str, Any] = {  # surrounding spaces are kept; a blank code is a 400 naming it (mapping_rules)
     "properties": {"erpCode": {"pattern": NOT_BLANK}, "restoCode": {"pattern": NOT_BLANK}},
 }
 ErpCode = Annotated[
@@ -114,6 +111,7 @@ class MappingResponse(Dto):
 
 
 class SeedRequest(Dto):
+    openapi_extra: ClassVar[dict[str, Any]] = {"properties": {"mappings": {"unique_items": True}}}
     openapi_example: ClassVar[dict[str, Any] | None] = {
         "mappings": [
             {"vendorId": "vendor-42", "mappingType": "unit", "erpCode": "KG", "restoCode": "kilogram"},

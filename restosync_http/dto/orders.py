@@ -15,7 +15,7 @@ from restosync_core.errors import ValidationFailed
 from restosync_core.model.delivery import BreakerStatus, NewOrder, NewOrderLine, SyncJobDetail
 from restosync_core.model.ids import VendorId
 from restosync_core.model.orders import DeadLetter, Order, SyncJob
-from restosync_http.dto.base import Dto, VendorIdField
+from restosync_http.dto.base import NOT_BLANK, Dto, VendorIdField
 
 DecimalString = Annotated[
     str,
@@ -28,9 +28,6 @@ QUANTITY_PATTERN = rf"^0*(?:[1-9][0-9]{{0,13}}{_DECIMALS}|0\.[0-9]{{0,3}}[1-9]0*
 point and 4 after (trailing zeros beyond them are fine: ``1.50000``). Out of them is a 400 naming the limit."""
 UNIT_PRICE_PATTERN = rf"^(?:0*[1-9][0-9]{{0,9}}{_DECIMALS}|0+{_DECIMALS}|-0+(?:\.0+)?)$"
 """Unit prices: 0 or more, at most 10 digits before the point and 4 after."""
-
-NOT_BLANK = r"\S"
-"""At least one character that is not a space."""
 
 SCALE = 4
 """Digits after the point of every order decimal: ``numeric(p, 4)`` in migrations/0001_schema.sql."""

@@ -213,10 +213,14 @@ def test_a_seed_with_an_invalid_row_is_a_400_naming_row_and_field_and_writes_not
     blank = client.post(f"{BASE}/seed", json={"mappings": rows}, headers=admin(settings))
     assert blank.status_code == 400, blank.text
     assert blank.json()["errors"][0]["path"] == "$.mappings[3].erpCode"
-    rows[3] = mapping("A", "again")
+    rows[3] = mapping("A")
     repeated = client.post(f"{BASE}/seed", json={"mappings": rows}, headers=admin(settings))
     assert repeated.status_code == 400 and repeated.json()["errors"][0]["path"] == "$.mappings[3].erpCode"
     assert "row 0" in repeated.json()["detail"]
+    rows[3] = mapping("A", "again")
+    disagreeing = client.post(f"{BASE}/seed", json={"mappings": rows}, headers=admin(settings))
+    assert disagreeing.status_code == 409, disagreeing.text
+    assert disagreeing.json()["errors"][0] == {"path": "$.mappings[3].erpCode", "row": 0}
     assert client.get(BASE, headers=admin(settings)).json()["meta"]["total"] == 0
 
 

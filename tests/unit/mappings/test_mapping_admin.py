@@ -212,13 +212,23 @@ def test_a_seed_with_one_invalid_row_writes_nothing_and_names_the_row_and_field(
     assert mapping_table(world.db) == {}
 
 
-def test_a_seed_repeating_a_key_is_refused_naming_the_repeat() -> None:
+def test_a_seed_repeating_a_row_is_refused_naming_the_repeat() -> None:
     world = World()
-    rows = [new("A"), new("B"), new("A", "again")]
+    rows = [new("A"), new("B"), new("A")]
     with pytest.raises(ValidationFailed) as caught:
         run(world.services().seed_mappings(rows))
     assert caught.value.path == "$.mappings[2].erpCode"
     assert "row 0" in caught.value.message
+    assert mapping_table(world.db) == {}
+
+
+def test_a_seed_giving_one_key_two_values_is_a_conflict_naming_both_rows() -> None:
+    world = World()
+    rows = [new("A"), new("B"), new("A", "again")]
+    with pytest.raises(Conflict) as caught:
+        run(world.services().seed_mappings(rows))
+    assert caught.value.detail == {"path": "$.mappings[2].erpCode", "row": 0}
+    assert "row 2" in caught.value.message and "row 0" in caught.value.message
     assert mapping_table(world.db) == {}
 
 

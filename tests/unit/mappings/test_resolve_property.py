@@ -74,7 +74,7 @@ class ResolveMatchesTheDatabase(RuleBasedStateMachine):
 
     @rule(batch=st.lists(rows, max_size=6))
     def seed(self, batch: list[NewMapping]) -> None:
-        with contextlib.suppress(ValidationFailed, DependencyUnavailable):
+        with contextlib.suppress(ValidationFailed, Conflict, DependencyUnavailable):
             run(self.world.services().seed_mappings(batch))
 
     @rule(which=st.integers(0, 1), vendor=vendors, wanted=st.lists(keys, min_size=1, max_size=8))
