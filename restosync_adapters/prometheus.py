@@ -13,11 +13,13 @@ is asked apart, with a time limit; one that fails is left out of the answer and 
 as ``restosync_scrape_source_up{source} 0`` (and ``restosync_scrape_errors_total``),
 never as a failed scrape.
 
-prometheus-client picks in-memory or multiprocess values when it is first imported,
-from ``PROMETHEUS_MULTIPROC_DIR``. ``restosync run`` sets that variable for its
-children; a process started otherwise learns ``METRICS_DIR`` from its settings after
-the import, so :func:`use_metrics_dir` makes the same choice the library would have
-made (``values.get_value_class``), before anything is counted.
+Which of the two is a choice each process makes once, when it knows its settings:
+:func:`use_metrics_dir` (``create_app`` for the API, the worker's entry point and
+runtime for the workers). prometheus-client would otherwise make it on its first import,
+from ``PROMETHEUS_MULTIPROC_DIR``, and name each process's files by pid alone; here they
+are named by pid and a token drawn when the module is loaded (:func:`process_id`), so
+processes of different containers sharing one directory, each with its own pid 1,
+never write into the same file.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,12 +108,14 @@ RECORDED: tuple[Counter | Histogram, ...] = (HTTP_REQUESTS, HTTP_DURATION, INGES
                                              SCRAPE_ERRORS)
 
 
-def _initial_dir() -> str | None:
-    multiprocess_values = getattr(values.ValueClass, "_multiprocess", False)
-    return os.environ.get(MULTIPROC_ENV) if multiprocess_values else None
+_TOKEN = secrets.token_hex(4)
+"""Drawn when this module is loaded; a process forked from this one keeps it, with a pid of its own."""
+_current_dir: str | None = None
 
 
-_current_dir: str | None = _initial_dir()
+def process_id(pid: int | None = None) -> str:
+    """How this process (or the child ``pid`` forked from it) names its files: ``<pid>-<token>``."""
+    return f"{os.getpid() if pid is None else pid}-{_TOKEN}"
 
 
 def metrics_dir() -> str | None:
@@ -121,9 +126,8 @@ def metrics_dir() -> str | None:
 def use_metrics_dir(path: str | None) -> None:
     """Record this process's metrics into ``path`` (``METRICS_DIR``), or in memory when None.
 
-    A process calls it once, before counting anything (the shells do; the API on its
-    first request). Changing its mind later (tests do, one app after another) drops
-    what was counted so far: each value lives in one place only.
+    A process calls it once, before counting anything. Changing its mind later (tests
+    do, one app after another) starts every count again from zero, the new way.
     """
     global _current_dir
     if path == _current_dir:
@@ -136,8 +140,8 @@ def use_metrics_dir(path: str | None) -> None:
         values.ValueClass = values.MutexValue
     else:
         os.makedirs(path, exist_ok=True)
-        os.environ[MULTIPROC_ENV] = path  # where the values' files go; processes forked or started from here too
-        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]  # idem
+        os.environ[MULTIPROC_ENV] = path  # where the values' files go (read when each file is opened)
+        values.ValueClass = values.MultiProcessValue(process_identifier=process_id)  # type: ignore[no-untyped-call]
     _current_dir = path
 
 
@@ -155,13 +159,13 @@ def wipe_metrics_dir(path: str) -> int:
 
 
 def forget_process(pid: int) -> None:
-    """Bookkeeping for a process of the group that ended (prometheus-client's ``mark_process_dead``).
+    """Bookkeeping for a process forked from this one that ended (prometheus-client's ``mark_process_dead``).
 
     Its counters stay: they are part of the totals. Only "live" gauges are removed, and
     restosync records none today; kept so that adding one stays correct.
     """
     if _current_dir is not None:
-        multiprocess.mark_process_dead(pid, _current_dir)  # type: ignore[no-untyped-call]  # idem
+        multiprocess.mark_process_dead(process_id(pid), _current_dir)  # type: ignore[no-untyped-call]  # idem
 
 
 # ---------------------------------------------------------------- the recording calls

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, Receive, Scope, Send
 
 from restosync_adapters.bootstrap import Services
+from restosync_adapters.prometheus import use_metrics_dir
 from restosync_http.dto.base import RawJsonPlugin
 from restosync_http.errors import EXCEPTION_HANDLERS
 from restosync_http.middleware import with_request_context
@@ -63,6 +64,7 @@ def create_app(
     ``extra_routes`` lets tests mount routes of their own beside the real ones.
     """
     settings = services.settings
+    use_metrics_dir(settings.metrics_dir)  # where this process records its Prometheus metrics
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -1,10 +1,11 @@
 """The API's part of the Prometheus metrics: every request counted by route template, rows pushed by outcome.
 
-The counting itself is ``restosync_adapters.prometheus``; here is what the HTTP
-shell knows: the request's route template (Litestar's ``path_template``, set on the
-scope once a route matched) and the answer of a push. ``observe_request`` is called
-by the request middleware once per answered request; ``count_ingested_rows`` is the
-ingest controller's ``after_request`` hook.
+The counting itself is ``restosync_adapters.prometheus`` (where to: ``create_app``
+calls ``use_metrics_dir`` with ``METRICS_DIR``); here is what the HTTP shell knows:
+the request's route template (Litestar's ``path_template``, set on the scope once a
+route matched) and the answer of a push. ``observe_request`` is called by the request
+middleware once per answered request; ``count_ingested_rows`` is the ingest
+controller's ``after_request`` hook.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from typing import Any
 from litestar import Response
 from litestar.types import Scope
 
-from restosync_adapters.bootstrap import Services
-from restosync_adapters.prometheus import count_rows, record_request, use_metrics_dir
+from restosync_adapters.prometheus import count_rows, record_request
 from restosync_http.dto.ingest import IngestResponse, ItemResult, StockResult, WarehouseResult
 
 log = logging.getLogger(__name__)
@@ -26,17 +26,9 @@ log = logging.getLogger(__name__)
 ENTITY_OF: dict[type, str] = {ItemResult: "items", StockResult: "stock", WarehouseResult: "warehouses"}
 
 
-def ensure_metrics_dir(services: Services) -> None:
-    """Record this process's metrics where its settings say (``METRICS_DIR``), from its first request on."""
-    use_metrics_dir(services.settings.metrics_dir)
-
-
 def observe_request(scope: Scope, status: int, started: float) -> None:
     """Count one answered request (``started``: its ``time.perf_counter()`` on arrival). Never raises."""
     try:
-        app = scope.get("litestar_app")
-        if app is not None:
-            ensure_metrics_dir(app.state.services)
         method, route = str(scope.get("method", "OTHER")), scope.get("path_template") or None
         record_request(method, route, status, time.perf_counter() - started)
     except Exception:  # metrics must never fail a request, nor hide its own error

@@ -25,7 +25,6 @@ from restosync_core.errors import Unauthenticated
 from restosync_http.dto.base import Problem
 from restosync_http.errors import PROBLEM_JSON
 from restosync_http.guards import API_KEY_HEADER, api_key_guard, bearer_token, services_of
-from restosync_http.prometheus import ensure_metrics_dir
 from restosync_http.rate_limit import RateLimit, per_ip, rate_limits
 
 METRICS_MEDIA_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -88,8 +87,6 @@ class PrometheusController(Controller):
         },
     )
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        services = services_of(request)
-        ensure_metrics_dir(services)
-        snapshot = await take_snapshot(services)
+        snapshot = await take_snapshot(services_of(request))
         body = await asyncio.to_thread(exposition, snapshot)
         return Response(body, media_type=METRICS_MEDIA_TYPE)

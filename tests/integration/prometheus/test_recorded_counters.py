@@ -89,7 +89,7 @@ def test_a_scrape_sums_what_every_process_sharing_the_metrics_dir_recorded(api: 
     before = scrape(api)
     code = textwrap.dedent(f"""
         from restosync_adapters import prometheus
-        assert prometheus.metrics_dir() == {metrics_dir!r}, prometheus.metrics_dir()  # chosen on import
+        prometheus.use_metrics_dir({metrics_dir!r})  # as a worker's or an API's start does
         for _ in range(3):
             prometheus.count_delivery("sent")
         prometheus.record_request("GET", "/health", 200, 0.01)
@@ -110,4 +110,13 @@ def test_a_scrape_sums_what_every_process_sharing_the_metrics_dir_recorded(api: 
     assert moved(DELIVERIES, outcome="deferred") == 1
     assert moved("restosync_http_requests_total", method="GET", route="/health", status="200") == 3
     files = sorted(p.name for p in Path(metrics_dir).iterdir())
-    assert len({name.rsplit("_", 1)[1] for name in files}) == 3, files  # this process, the subprocess, the child
+    assert len({name.split("_", 1)[1] for name in files}) == 3, files  # this process, the subprocess, the child
+    assert f"counter_{prometheus.process_id(child.pid)}.db" in files  # the name forget_process(pid) looks for
+
+
+def test_two_processes_with_the_same_pid_in_different_containers_name_their_files_apart() -> None:
+    code = "from restosync_adapters.prometheus import process_id; print(process_id(1))"
+    other = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                           timeout=60).stdout.strip()
+    assert other.startswith("1-") and prometheus.process_id(1).startswith("1-")
+    assert other != prometheus.process_id(1)
