@@ -103,7 +103,7 @@ class ReconciliationController(Controller):
             "One `drift_check`, `drift_detected` or `error` event per finished run (its summary is the run's), "
             "and one `conflict_resolved` event per repaired row. Filters: `vendorId`, `entity` (items, stock, all), "
             "`runId`, `eventType`, `since` (inclusive) and `until` (exclusive), RFC 3339 with an offset. "
-            "A bad filter, or `since` after `until`, is a 400 naming the parameter."
+            "A bad filter is a 400 naming the parameter; `since` after `until` is an empty window (no events)."
         ),
     )
     async def list_events(

@@ -40,7 +40,8 @@ def conformance_settings(clean_db: str, redis_ns: str) -> Settings:
 
 @pytest.fixture
 def target(clean_db: str, redis_ns: str) -> Iterator[Target]:
-    """The app, started the way schemathesis' ASGI client starts it, with ``vendor-42``'s agent registered."""
+    """The app, started the way schemathesis' ASGI client starts it, with ``vendor-42``'s agent registered
+    and one order placed (no worker runs: its sync job stays pending)."""
     settings = conformance_settings(clean_db, redis_ns)
     app = create_app(bootstrap(settings))
     try:
@@ -51,6 +52,14 @@ def target(clean_db: str, redis_ns: str) -> Iterator[Target]:
                 headers={"Authorization": f"Bearer {settings.agent_secret}"},
             )
             assert registered.status_code == 201, registered.text
+            # Data for the operations that read one thing by id: a sync job (and its order) to list and read.
+            placed = client.post(
+                "/api/orders",
+                json={"vendorId": VENDOR, "orderNumber": "RM-1", "lines": [{"sku": "SKU-1", "quantity": "1",
+                                                                             "unitPrice": "2.50"}]},
+                headers={"X-API-Key": settings.api_secret},
+            )
+            assert placed.status_code == 201, placed.text
         yield Target(
             app=app,
             settings=settings,
