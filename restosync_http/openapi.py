@@ -20,18 +20,20 @@ then completes it in one pass, from what each handler declares:
   a ``Dto`` may add keywords msgspec cannot state (``openapi_extra``, e.g.
   ``minProperties``).
 - **Examples**: each problem answer carries an example; request bodies carry
-  the example their DTO gives (``openapi_example``).
+  the example their DTO gives (``openapi_example``); each answer one built
+  from its schema (``example_of``: the fields' own examples, else fixed values).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, Reference, Schema
+from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, Reference, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.routes import HTTPRoute
 
@@ -330,10 +332,83 @@ def _exclude_shadowed(path: str, operation: Operation, shadowed: dict[tuple[str,
             operation.responses = dict(sorted(responses.items()))
 
 
+@dataclass
+class JsonExample(Example):
+    """An ``Example`` whose value is written as given: Litestar drops every null inside a value (an answer's
+    ``"restoLabel": null`` would vanish, and the example would no longer match its schema)."""
+
+    def to_schema(self) -> dict[str, Any]:
+        schema = super().to_schema()
+        if self.value is not None:
+            schema["value"] = self.value
+        return schema
+
+
+def _keep_nulls(media: OpenAPIMediaType) -> None:
+    for name, example in list((media.examples or {}).items()):
+        if type(example) is Example:
+            media.examples[name] = JsonExample(**{f.name: getattr(example, f.name) for f in fields(Example)})  # type: ignore[index]
+
+
+_FIXED = {
+    OpenAPIFormat.UUID: "0b9e2a3c-1d4f-4a5b-8c6d-7e8f9a0b1c2d",
+    OpenAPIFormat.DATE_TIME: "2026-01-15T09:30:00Z",
+}
+
+
+def example_of(schema: Schema | Reference | None, components: dict[str, Schema], depth: int = 0) -> Any:
+    """A value of ``schema`` built from its own examples, enums and defaults (fixed values otherwise):
+    the example of an answer, derived from its schema so the two cannot disagree."""
+    if isinstance(schema, Reference):
+        return example_of(components.get(schema.ref.rsplit("/", 1)[-1]), components, depth)
+    if schema is None or depth > 8:
+        return None
+    if schema.examples:
+        return schema.examples[0]
+    if schema.enum:
+        return schema.enum[0]
+    if schema.const is not None:
+        return schema.const
+    if schema.default is not None:
+        return schema.default
+    for choices in (schema.one_of, schema.any_of):
+        if choices:
+            typed = [c for c in choices if not (isinstance(c, Schema) and c.type == OpenAPIType.NULL)]
+            return example_of((typed or list(choices))[0], components, depth + 1)
+    kind = schema.type[0] if isinstance(schema.type, Sequence) and not isinstance(schema.type, str) else schema.type
+    if schema.properties is not None or kind == OpenAPIType.OBJECT:
+        return {name: example_of(value, components, depth + 1) for name, value in (schema.properties or {}).items()}
+    if kind == OpenAPIType.ARRAY:
+        item = example_of(schema.items if not isinstance(schema.items, bool) else None, components, depth + 1)
+        return [] if item is None else [item]
+    if kind == OpenAPIType.STRING:
+        return _FIXED.get(schema.format, "text")  # type: ignore[arg-type]
+    if kind in (OpenAPIType.INTEGER, OpenAPIType.NUMBER):
+        return schema.minimum if schema.minimum is not None else 1
+    if kind == OpenAPIType.BOOLEAN:
+        return True
+    return None
+
+
+def _examples(operation: Operation, components: dict[str, Schema]) -> None:
+    """An example for each answer that has none (built from its schema); nulls kept in every example."""
+    body = operation.request_body
+    for media in (body.content or {}).values() if isinstance(body, RequestBody) else ():
+        _keep_nulls(media)
+    for key, response in (operation.responses or {}).items():
+        if not isinstance(response, OpenAPIResponse):
+            continue
+        for media in (response.content or {}).values():
+            if media.examples is None and media.example is None and media.schema is not None:
+                media.examples = {key: Example(summary="an answer", value=example_of(media.schema, components))}
+            _keep_nulls(media)
+
+
 def finish_openapi(app: Litestar) -> None:
     """Complete the app's generated OpenAPI document in place (see the module's docstring)."""
     openapi = app.openapi_schema
     shadowed = _shadowing_segments(list(openapi.paths or {}))
+    components = openapi.components.schemas if openapi.components and openapi.components.schemas else {}
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
@@ -346,6 +421,7 @@ def finish_openapi(app: Litestar) -> None:
                 if operation is not None:
                     _complete_operation(method, route.path_format, handler, operation)
                     _exclude_shadowed(route.path_format, operation, shadowed)
+                    _examples(operation, components)
                     for parameter in operation.parameters or ():
                         if not isinstance(parameter, Reference):
                             _refuse_nul(parameter.schema)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 
+import jsonschema
 import pytest
 from schemathesis.python import asgi
 
@@ -61,6 +62,11 @@ def test_every_operation_is_documented_with_id_summary_examples_and_problem_erro
                 (media,) = body["content"].values()
                 assert media.get("examples"), f"{where}: no request example"
             for status, response in operation["responses"].items():
+                for content_type, media in (response.get("content") or {}).items():
+                    assert media.get("examples") or "example" in media, (where, status, content_type)
+                    for example in (media.get("examples") or {}).values():  # each one is a valid answer
+                        schema = {**media["schema"], "components": document["components"]}
+                        jsonschema.Draft202012Validator(schema).validate(example["value"])
                 if int(status) >= 400:
                     (content_type,) = response["content"]
                     assert content_type == "application/problem+json", (where, status)
