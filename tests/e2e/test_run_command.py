@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 from rq import Worker
 
 from restosync_adapters.queues import IMAGE_SYNC, ORDER_SYNC, RECONCILIATION, rq_queue_name
@@ -86,6 +87,20 @@ def test_run_stops_within_10_s_of_sigterm_after_its_workers_delivered_orders(
         wait_until(lambda: len(agent.erp_orders) == 20 and not agent.callback_errors, 30, "the callbacks")
         everything = descendants(system.proc.pid)
         assert len(everything) >= 6, everything  # api, worker + 2 processes (+ RQ's schedulers), scheduler
+
+        # One scrape of the API answers for the worker processes too (one METRICS_DIR for all of them).
+        scraped = system.http.get("/metrics", headers=system.admin)
+        assert scraped.status_code == 200, scraped.text
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(scraped.text) for s in family.samples
+        }
+        assert samples[("restosync_order_deliveries_total", (("outcome", "sent"),))] >= 20
+        order_requests = (("method", "POST"), ("route", "/api/orders"), ("status", "201"))
+        assert samples[("restosync_http_requests_total", order_requests)] == 20
+        # ... and the vendor's figures say the same, from PostgreSQL.
+        figures = system.http.get("/api/admin/metrics/vendor-1?window=1h", headers=system.admin).json()
+        assert (figures["total"], figures["completed"], figures["failed"], figures["successRate"]) == (20, 20, 0, 1.0)
 
         stop_sent = time.monotonic()
         system.proc.send_signal(signal.SIGTERM)
