@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cached_property
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -12,6 +13,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.types import ControllerRouterHandler, Receive, Scope, Send
 
 from restosync_adapters.bootstrap import Services
@@ -19,7 +21,7 @@ from restosync_adapters.prometheus import use_metrics_dir
 from restosync_http.dto.base import RawJsonPlugin
 from restosync_http.errors import EXCEPTION_HANDLERS
 from restosync_http.middleware import with_request_context
-from restosync_http.openapi import answer_options_truthfully, finish_openapi
+from restosync_http.openapi import finish_openapi
 from restosync_http.rate_limit import RateLimitMiddleware
 from restosync_http.routes import ROUTES
 
@@ -30,8 +32,16 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 class RestosyncApp(Litestar):
     """Litestar, with request ids and security headers on every answer, errors included."""
 
+    @cached_property
+    def allowed_methods(self) -> dict[str, str]:
+        """Every path template's methods, as an ``Allow`` header lists them (the routes are final by now)."""
+        return {
+            route.path_format: ", ".join(sorted(route.methods))
+            for route in self.routes if isinstance(route, HTTPRoute)
+        }
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
-        await with_request_context(scope, receive, send, super().__call__, self.cors_config)
+        await with_request_context(scope, receive, send, super().__call__, self.cors_config, self.allowed_methods)
 
 
 def _openapi(enabled: bool) -> OpenAPIConfig | None:
@@ -103,7 +113,6 @@ def create_app(
         logging_config=None,
         debug=False,
     )
-    answer_options_truthfully(app)
     if app.openapi_config is not None:
         finish_openapi(app)  # every status, problem+json errors, closed bodies (restosync_http/openapi.py)
     return app

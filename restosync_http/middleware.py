@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -162,12 +163,21 @@ async def _send_problem(
 
 
 async def with_request_context(
-    scope: Scope, receive: Receive, send: Send, app: Any, cors: CORSConfig | None = None
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    app: Any,
+    cors: CORSConfig | None = None,
+    allowed_methods: Mapping[str, str] | None = None,
 ) -> None:
     """Call ``app`` with a request id and a correlation id bound to the logs and the headers added to the answer.
 
     A client that disconnects before its answer is logged with status 499 and ``client_disconnected``,
     not as the 500 Litestar makes of a body it could not finish reading.
+    ``allowed_methods`` (path template -> ``Allow``) corrects the ``Allow`` of a plain ``OPTIONS``:
+    Litestar 2.25 builds a path's ``OPTIONS`` answer from the first handlers registered on it and
+    lists only their methods when more are merged in (``GET /api/admin/mappings/{id}`` without
+    ``PUT``, ``DELETE``).
     """
     if scope["type"] != ScopeType.HTTP:
         await app(scope, receive, send)
@@ -195,6 +205,10 @@ async def with_request_context(
         if message["type"] == "http.response.start":
             status_holder[0] = message["status"]
             headers = [h for h in message.get("headers", []) if h[0].lower() not in own_headers]
+            if allowed_methods and scope["method"] == "OPTIONS":
+                allow = allowed_methods.get(scope.get("path_template", ""))
+                if allow:
+                    headers = [h for h in headers if h[0].lower() != b"allow"] + [(b"allow", allow.encode())]
             headers.append((REQUEST_ID_HEADER, request_id.encode("ascii")))
             # The id bound last: a callback answers the correlation id of the order it reports on.
             answered = str(log_context.current().get("correlation_id", correlation_id))

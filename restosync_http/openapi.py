@@ -267,25 +267,6 @@ def _close_schemas(openapi: OpenAPI) -> None:
     schemas["Problem"] = PROBLEM_SCHEMA
 
 
-def answer_options_truthfully(app: Litestar) -> None:
-    """``OPTIONS`` answers ``Allow`` with every method of the path, not only those of its first handler.
-
-    Litestar (2.25) builds a path's ``OPTIONS`` handler when the path's first
-    handlers are registered and keeps it when more are merged in (another method
-    of a controller, another controller on the same path); the handler lists the
-    methods of the route it was built for. Point each one at its final route.
-    """
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
-            continue
-        for handler in route.route_handlers:
-            cells = getattr(handler.fn, "__closure__", None) or ()
-            if handler.http_methods == {"OPTIONS"} and handler.handler_name == "options_handler":
-                for cell in cells:
-                    if isinstance(cell.cell_contents, HTTPRoute):
-                        cell.cell_contents = route
-
-
 def _shadowing_segments(paths: Collection[str]) -> dict[tuple[str, int], list[str]]:
     """For each path parameter (path, index of its segment): the static segments other paths have there.
 
