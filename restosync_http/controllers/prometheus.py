@@ -27,8 +27,9 @@ from restosync_http.errors import PROBLEM_JSON
 from restosync_http.guards import API_KEY_HEADER, api_key_guard, bearer_token, services_of
 from restosync_http.rate_limit import RateLimit, per_ip, rate_limits
 
-METRICS_MEDIA_TYPE = CONTENT_TYPE_PLAIN_0_0_4
-"""``text/plain; version=0.0.4; charset=utf-8``: the classic text format every Prometheus reads."""
+METRICS_MEDIA_TYPE = CONTENT_TYPE_PLAIN_0_0_4.removesuffix("; charset=utf-8")
+"""``text/plain; version=0.0.4``: the classic text format every Prometheus reads (Litestar adds the
+``; charset=utf-8`` of every ``text/`` answer itself: with prometheus-client's own, it came twice)."""
 
 
 def per_scraper(scope: Any) -> str:

@@ -26,7 +26,9 @@ def test_metrics_need_the_admin_key_or_the_metrics_token(api: Client) -> None:
         assert refused.status_code == 401, headers
         assert refused.headers["content-type"] == "application/problem+json"
         assert "METRICS_TOKEN" in refused.json()["detail"]
-    assert api.get("/metrics", headers=admin(api)).status_code == 200
+    scraped = api.get("/metrics", headers=admin(api))
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     token = {"Authorization": f"Bearer {METRICS_TOKEN}"}
     assert api.get("/metrics", headers=token).status_code == 200
     assert api.get("/metrics", headers={**token, "X-API-Key": "wrong"}).status_code == 401  # a key sent decides
