@@ -94,7 +94,7 @@ INGEST_ROWS = Counter(
 ORDER_DELIVERIES = Counter(
     "restosync_order_deliveries",
     "Order delivery jobs run by the workers, by outcome (sent, retry_scheduled, deferred, dead_lettered, "
-    "not_claimed, transient_error, error).",
+    "overtaken, not_claimed, transient_error, error).",
     ["outcome"],
     registry=LOCAL,
 )

@@ -74,6 +74,9 @@ class DeliveryOutcome(enum.StrEnum):
     DEFERRED = "deferred"
     """The breaker refused the call; no attempt was spent."""
     DEAD_LETTERED = "dead_lettered"
+    OVERTAKEN = "overtaken"
+    """The attempt was made, but before this worker recorded its outcome the job changed: its callback
+    came first (a fast agent), or a worker that took over an expired claim. The job is as they left it."""
 
 
 class BreakerState(enum.StrEnum):

@@ -108,7 +108,7 @@ class DeliverOrder:
             saved = await self.claims.save_claimed(after, self.worker, claimed.attempts)
         if not saved:
             log.info("sync job %s changed while being delivered; leaving it as it is", claimed.id)
-            return DeliveryOutcome.NOT_CLAIMED
+            return DeliveryOutcome.OVERTAKEN
         return await self._after_commit(claimed, after)
 
     async def _after_commit(self, claimed: SyncJob, job: SyncJob) -> DeliveryOutcome:

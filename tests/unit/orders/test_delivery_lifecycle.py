@@ -191,7 +191,7 @@ def test_a_callback_that_arrives_before_the_agent_answers_is_not_overwritten_by_
         await original(agent_url, job_id=job_id, correlation_id=correlation_id, payload=payload)
 
     w.agent.create_order = agent_that_calls_back_first  # type: ignore[method-assign]
-    assert w.deliver(job_id) is DeliveryOutcome.NOT_CLAIMED
+    assert w.deliver(job_id) is DeliveryOutcome.OVERTAKEN
     assert w.job(job_id).status is SyncJobStatus.COMPLETED and w.job(job_id).erp_reference == "ERP-7"
 
 
