@@ -19,6 +19,7 @@ from psycopg import sql
 
 from restosync_adapters.postgres.migrate import migrate
 from restosync_adapters.settings import Settings
+from tests.fake_agent import FakeAgent
 
 ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://root@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -127,3 +128,11 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def settings(clean_db: str, redis_ns: str) -> Settings:
     return make_settings(clean_db, redis_ns)
+
+
+@pytest.fixture
+def agent() -> Iterator[FakeAgent]:
+    """A fake agent over real HTTP on a free local port (a folder's conftest or module may define its own)."""
+    fake = FakeAgent().start()
+    yield fake
+    fake.stop()

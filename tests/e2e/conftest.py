@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 
 from tests import waiting
-from tests.fake_agent import FakeAgent
 
 if TYPE_CHECKING:
     from tests.e2e.system import RedisServer
@@ -26,14 +25,6 @@ def free_port() -> int:
 def wait_until(check: Callable[[], T], seconds: float, what: str) -> T:
     """``tests.waiting.wait_until`` where a check may fail while a process starts or restarts."""
     return waiting.wait_until(check, seconds, what, ignoring=(Exception,), every=0.1)
-
-
-@pytest.fixture
-def agent() -> Iterator[FakeAgent]:
-    """A fake agent over real HTTP on a free local port."""
-    fake = FakeAgent().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 # The order-delivery fixtures (fast retries, a fake agent over HTTP, an in-process worker) for the retry test.
-from tests.integration.orders.conftest import agent, api, order_settings, worker  # noqa: F401
+from tests.integration.orders.conftest import api, order_settings, worker  # noqa: F401
 
 
 class FakeSlack:

@@ -64,13 +64,6 @@ def worker(metrics_settings: Settings, clock: FakeClock) -> Iterator[ClockedWork
     w.close()
 
 
-@pytest.fixture
-def agent() -> Iterator[FakeAgent]:
-    fake = FakeAgent().start()
-    yield fake
-    fake.stop()
-
-
 def metrics(api: Client, vendor: str = VENDOR, **params: str) -> dict[str, Any]:
     response = api.get(f"/api/admin/metrics/{vendor}", params=params, headers=admin_headers(api))
     assert response.status_code == 200, response.text

@@ -16,7 +16,6 @@ from restosync_http.app import create_app
 from restosync_worker import runtime
 from restosync_worker.worker import RestosyncWorker
 from tests.conftest import REDIS_URL, make_settings
-from tests.fake_agent import FakeAgent
 from tests.waiting import wait_until
 
 FAST = {
@@ -40,13 +39,6 @@ def order_settings(request: pytest.FixtureRequest, clean_db: str, redis_ns: str)
 def api(order_settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
     with TestClient(create_app(bootstrap(order_settings))) as client:
         yield client
-
-
-@pytest.fixture
-def agent() -> Iterator[FakeAgent]:
-    fake = FakeAgent().start()
-    yield fake
-    fake.stop()
 
 
 class Worker:

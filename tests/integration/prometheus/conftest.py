@@ -15,7 +15,6 @@ from restosync_adapters.prometheus import use_metrics_dir
 from restosync_adapters.settings import Settings
 from restosync_http.app import create_app
 from tests.conftest import make_settings
-from tests.fake_agent import FakeAgent
 from tests.integration.orders.conftest import FAST
 
 METRICS_TOKEN = "scrape-token-0123456789abcdef"
@@ -45,13 +44,6 @@ def metrics_settings(request: pytest.FixtureRequest, clean_db: str, redis_ns: st
 def api(metrics_settings: Settings) -> Iterator[TestClient]:  # type: ignore[type-arg]
     with TestClient(create_app(bootstrap(metrics_settings))) as client:
         yield client
-
-
-@pytest.fixture
-def agent() -> Iterator[FakeAgent]:
-    fake = FakeAgent().start()
-    yield fake
-    fake.stop()
 
 
 class Scrape:
