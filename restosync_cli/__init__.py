@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from restosync_adapters.bootstrap import IMAGE_SYNC, ORDER_SYNC, RECONCILIATION
+from restosync_adapters.lifecycle import PARENT_PID_ENV
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.postgres.migrate import MigrationError, ensure_database, migrate
 from restosync_adapters.prometheus import MULTIPROC_ENV, wipe_metrics_dir
@@ -98,7 +99,8 @@ class _Child:
 
     def start(self) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", *self.args], start_new_session=True
+            [sys.executable, "-m", *self.args], start_new_session=True,
+            env={**os.environ, PARENT_PID_ENV: str(os.getpid())},  # it stops if this process dies
         )
         self.started = time.monotonic()
         log.info("started %s (pid %d)", self.name, self.process.pid)

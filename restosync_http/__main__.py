@@ -15,6 +15,7 @@ import uvicorn
 from litestar import Litestar
 
 from restosync_adapters.bootstrap import bootstrap
+from restosync_adapters.lifecycle import watch_parent
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.settings import Settings
 from restosync_http.app import create_app
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
+    watch_parent()  # under `restosync run`: stop if it dies
     if settings.uses_dev_secrets:
         log.warning("using the development AGENT_SECRET/API_SECRET; set real ones (refused when ENV=production)")
     serve(create_app(bootstrap(settings)), args.host or settings.host, args.port or settings.port,

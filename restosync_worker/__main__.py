@@ -17,6 +17,7 @@ import logging
 from rq.worker import BaseWorker
 
 from restosync_adapters.bootstrap import LOGICAL_QUEUES, RECONCILIATION, rq_queue_name
+from restosync_adapters.lifecycle import watch_parent
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.prometheus import use_metrics_dir
 from restosync_adapters.settings import Settings
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None, *, worker_class: type[BaseWorker] = Rest
     args = parser.parse_args(argv)
     settings = Settings.load_or_exit()
     configure_logging(settings.log_level)
+    watch_parent()  # under `restosync run`: stop if it dies
     use_metrics_dir(settings.metrics_dir)  # the worker processes forked below record there too
     queues = [rq_queue_name(settings.redis_prefix, logical) for logical in args.queues]
     target = functools.partial(

@@ -28,6 +28,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 
 from restosync_adapters.bootstrap import JsonJob
+from restosync_adapters.lifecycle import watch_parent
 from restosync_adapters.logging import Outage
 from restosync_adapters.prometheus import forget_process
 from restosync_adapters.settings import Settings
@@ -172,8 +173,13 @@ class WorkerProcesses:
                     ASK_AGAIN_AFTER_SECONDS)
         self._signal_alive()
 
+    def _run_target(self) -> None:
+        """In the forked process: stop as on SIGTERM if this parent dies (no orphan keeps claiming jobs)."""
+        watch_parent(self._pid)
+        self.target()
+
     def _start(self, slot: _Slot) -> None:
-        slot.process = self._context.Process(target=self.target, name=f"restosync worker {slot.number}")
+        slot.process = self._context.Process(target=self._run_target, name=f"restosync worker {slot.number}")
         slot.process.start()
         slot.started = time.monotonic()
         if self.stopping.is_set() and slot.process.pid is not None:  # the stop came while it was forking

@@ -24,6 +24,7 @@ from redis import Redis
 from rq_scheduler import Scheduler
 
 from restosync_adapters.bootstrap import JsonJob, bootstrap, rq_queue_name
+from restosync_adapters.lifecycle import watch_parent
 from restosync_adapters.logging import Outage, configure_logging
 from restosync_adapters.settings import Settings
 from restosync_worker.cron import CRON_ENTRIES
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_stop)
+    watch_parent()  # under `restosync run`: stop if it dies
     connection = bootstrap(settings).sync_redis  # the scheduler needs only this; nothing else is started
     try:
         run(connection, settings, args.interval, stop)

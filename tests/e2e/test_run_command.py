@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -187,3 +189,53 @@ def test_run_serves_reconciliation_with_workers_of_its_own_so_a_long_run_never_d
     finally:
         connection.close()
         system.close()
+
+
+def _port_free(port: int) -> bool:
+    """Nothing listens on ``port`` (binding would be refused for a while anyway: TIME_WAIT)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_a_parent_killed_with_sigkill_leaves_no_child_alive_and_frees_the_port(
+    settings: Settings, own_redis: RedisServer
+) -> None:
+    system = System(settings, redis_url=own_redis.url)
+    try:
+        system.wait_healthy()
+        everything = descendants(system.proc.pid)
+        assert len(everything) >= 6, everything  # api, 2 worker shells + their processes, scheduler
+        assert not _port_free(system.port)
+        os.kill(system.proc.pid, signal.SIGKILL)  # no handler runs: the children must notice by themselves
+        system.proc.wait(timeout=10)
+        wait_until(lambda: not [pid for pid in everything if alive(pid)], 20,
+                   f"every child of the killed parent to stop: {everything}")
+        wait_until(lambda: _port_free(system.port), 5, f"port {system.port} to be free")
+        assert "is gone; stopping" in system.output()
+    finally:
+        system.close()
+
+
+def test_a_worker_shell_killed_with_sigkill_leaves_no_worker_process_behind(settings: Settings) -> None:
+    """The worker shell alone (as under systemd or compose, no ``run`` above it to clean up after it)."""
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "restosync_worker", "--concurrency", "2"],
+        cwd=ROOT, env=process_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    processes: dict[int, str] = {}
+    try:
+        wait_until(lambda: len(descendants(shell.pid, depth=1)) == 2, 30, "the worker shell's 2 processes")
+        processes = descendants(shell.pid)
+        os.kill(shell.pid, signal.SIGKILL)
+        shell.wait(timeout=10)
+        wait_until(lambda: not [pid for pid in processes if alive(pid)], 20,
+                   f"the killed worker shell's processes to stop: {processes}")
+    finally:
+        for pid in [shell.pid, *processes]:
+            if alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
