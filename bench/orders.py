@@ -15,6 +15,7 @@ orders in the throughput runs, default 400), BENCH_WORKERS (default 4).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from psycopg import sql
 from bench import BENCH_DENIED_NETWORKS
 from bench.scratch import remove_scratch
 from restosync_adapters.bootstrap import Services, bootstrap
+from restosync_adapters.outbound_signing import signed_headers
 from restosync_adapters.postgres.migrate import migrate
 from restosync_adapters.queues import ORDER_SYNC
 from restosync_adapters.rq_queue import JsonJob, RqJobQueue, make_queue
@@ -147,11 +149,13 @@ class Bench:
         self.redis = redis.Redis.from_url(REDIS_URL)
         self.queue = make_queue(self.redis, self.prefix, ORDER_SYNC)
         self.agent = FakeAgent().start()
+        self.credential = self.agent.endpoint().credential  # what the workers' calls must carry
         self.worker: subprocess.Popen[bytes] | None = None
         with psycopg.connect(self.db_url, autocommit=True) as conn:
             conn.execute(
-                "INSERT INTO agent_registry (vendor_id, agent_url, auth_token_hash) VALUES ('bench', %s, 'x')",
-                (self.agent.url,),
+                "INSERT INTO agent_registry (vendor_id, agent_url, auth_token_hash, outbound_token, signing_secret) "
+                "VALUES ('bench', %s, 'x', %s, %s)",
+                (self.agent.url, self.credential.token, self.credential.signing_secret),
             )
 
     def start_workers(self, *, fork: bool = False) -> None:
@@ -247,7 +251,9 @@ class Bench:
             for i in range(-5, SAMPLES):
                 before = len(self.agent.requests)
                 t0 = time.perf_counter()
-                await client.post(f"{self.agent.url}/ping", json={"n": i})
+                body = json.dumps({"n": i}).encode()
+                await client.post(f"{self.agent.url}/ping", content=body,
+                                  headers=signed_headers(self.credential, body))  # signed, as the workers' calls
                 if i >= 0:
                     samples.append((self.agent.requests[before].at - t0) * 1000)
         return pct(samples, 0.5)

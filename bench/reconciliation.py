@@ -71,6 +71,10 @@ def _serve_erp(items: int, commands: Connection) -> None:
         if command == "calls":
             commands.send(len(agent.requests))
             continue
+        if isinstance(command, dict):  # the registration's outbound credential: calls must carry it
+            agent.trust(command)
+            commands.send("trusted")
+            continue
         round_ += 1
         skus = sorted(i.sku for i in erp.items if i.sku.startswith("SKU-"))
         step = len(skus) // 20
@@ -142,7 +146,7 @@ def _page() -> Any:
     return PageRequest(1, 100)
 
 
-async def _naive(services: Any, agent_url: str) -> Measured:
+async def _naive(services: Any, agent: Any) -> Measured:
     """Every row from the agent in one call, every row from PostgreSQL, compared, differences repaired."""
     from restosync_adapters.agent_client import HttpxAgentClient
     from restosync_core.model.catalog import Item
@@ -150,11 +154,11 @@ async def _naive(services: Any, agent_url: str) -> Measured:
     from restosync_core.policies.content_hash import item_hash
     from restosync_core.policies.reconciliation import WHOLE, diff_rows, row_key
 
-    client = HttpxAgentClient("bench", timeout_seconds=120, max_response_bytes=1 << 30,
+    client = HttpxAgentClient(timeout_seconds=120, max_response_bytes=1 << 30,
                               url_policy=services.settings.agent_url_policy)
     try:
         started = time.perf_counter()
-        theirs = await client.rows(agent_url, ReconciledEntity.ITEMS, WHOLE, correlation_id=uuid.uuid4())
+        theirs = await client.rows(agent, ReconciledEntity.ITEMS, WHOLE, correlation_id=uuid.uuid4())
         ours = await services.catalog_digests.rows(VENDOR, ReconciledEntity.ITEMS, WHOLE)
         erp = {row_key(r): (r, item_hash(r)) for r in theirs if isinstance(r, Item)}
         database = {row_key(r): (r, h) for r, h in ours}
@@ -193,7 +197,9 @@ async def _bench(
         loaded = time.perf_counter()
         await _load(services, ITEMS)
         print(f"  loaded {ITEMS:,} items into PostgreSQL in {time.perf_counter() - loaded:.1f} s")
-        await _register(services, agent_url)
+        endpoint = await _register(services, agent_url)
+        commands.send({"token": endpoint.credential.token, "signingSecret": endpoint.credential.signing_secret})
+        assert commands.recv() == "trusted"
         # The steady state an hourly run meets: autovacuum has visited the freshly loaded table (its
         # visibility map lets the digest queries read the index only) and the agent has hashed its rows.
         with psycopg.connect(url, autocommit=True) as conn:
@@ -208,7 +214,7 @@ async def _bench(
         for _ in range(REPS):
             commands.send("drift")
             naive_expected = set(commands.recv())
-            n = await _naive(services, agent_url)
+            n = await _naive(services, endpoint)
             naive.append(n)
             if n.repaired != naive_expected:
                 misses.append(f"naive: expected {sorted(naive_expected)}, repaired {sorted(n.repaired)}")
@@ -242,12 +248,14 @@ async def _bench(
         await services.stop()
 
 
-async def _register(services: Any, agent_url: str) -> None:
+async def _register(services: Any, agent_url: str) -> Any:
+    """Register the agent; answers its endpoint (URL and the outbound credential its calls carry)."""
     import secrets
 
     from restosync_core.use_cases.register_agent import Registration
 
-    await services.register_agent(Registration(VENDOR, agent_url, secrets.token_urlsafe(32)))
+    registered = await services.register_agent(Registration(VENDOR, agent_url, secrets.token_urlsafe(32)))
+    return registered.agent.endpoint
 
 
 def run() -> bool:

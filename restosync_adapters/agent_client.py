@@ -3,8 +3,11 @@
 What the client guarantees (``tests/integration/orders/test_agent_transport.py``
 checks each against real local servers):
 
-- ``POST {agentUrl}/sync/create-order`` with ``Authorization: Bearer <AGENT_SECRET>``,
+- ``POST {agentUrl}/sync/create-order`` with ``Authorization: Bearer <the agent's outbound token>``,
   ``Idempotency-Key: <sync job id>`` and ``X-Correlation-ID``, the payload as JSON.
+- Every call signed (``outbound_signing``): ``webhook-id``, ``webhook-timestamp`` and
+  ``webhook-signature`` over the body, or over the request target for a ``GET``. Nothing
+  our side accepts (the registration secret, the admin key, the agent's own token) is sent.
 - The ``ReconciliationAgent`` port: ``GET {agentUrl}/sync/checksum?entity=&from=&to=&parts=``
   and ``GET {agentUrl}/sync/items|stock?from=&to=`` with ``X-Correlation-ID``
   (docs/agent-protocol.md#reconciliation-restosync--agent), through the same call
@@ -55,6 +58,8 @@ import logging
 import re
 import socket
 import ssl
+import time
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 from uuid import UUID
 
@@ -62,8 +67,10 @@ import httpx
 import msgspec
 from msgspec import Meta
 
+from restosync_adapters.outbound_signing import signed_headers
 from restosync_adapters.wire_rows import NUL_MESSAGE, ItemIn, StockIn, nul_field
 from restosync_core.errors import AgentRefused, AgentUnavailable, agent_answered
+from restosync_core.model.agents import AgentEndpoint
 from restosync_core.model.catalog import Item, StockLevel
 from restosync_core.model.ids import SyncJobId
 from restosync_core.model.reconciliation import ReconciledEntity
@@ -99,7 +106,6 @@ class HttpxAgentClient:
 
     def __init__(
         self,
-        token: str,
         *,
         timeout_seconds: float,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -107,7 +113,9 @@ class HttpxAgentClient:
         verify: ssl.SSLContext | bool = True,
         limits: httpx.Limits = LIMITS,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        now: Callable[[], float] = time.time,
     ) -> None:
+        self.now = now
         self.timeout_seconds = timeout_seconds
         self.connect_timeout = min(timeout_seconds, CONNECT_TIMEOUT_SECONDS)
         self.url_policy = url_policy or AgentUrlPolicy()
@@ -122,7 +130,6 @@ class HttpxAgentClient:
                 "Accept-Encoding": "identity",
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
-                "Authorization": f"Bearer {token}",
             },
             follow_redirects=False,
             trust_env=True,
@@ -130,24 +137,24 @@ class HttpxAgentClient:
         self._urls: dict[tuple[str, str], httpx.URL] = {}
 
     async def create_order(
-        self, agent_url: str, *, job_id: SyncJobId, correlation_id: UUID, payload: dict[str, object]
+        self, agent: AgentEndpoint, *, job_id: SyncJobId, correlation_id: UUID, payload: dict[str, object]
     ) -> None:
         headers = {"Idempotency-Key": str(job_id), "X-Correlation-ID": str(correlation_id)}
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         await self._call(
-            "POST", agent_url, CREATE_ORDER_PATH, content=body, headers=headers,
+            "POST", agent, CREATE_ORDER_PATH, content=body, headers=headers,
             about=f"sync job {job_id}", too_large=AgentUnavailable,
         )
 
     # ------------------------------------------------------------------ reconciliation
     async def checksums(
-        self, agent_url: str, entity: ReconciledEntity, rng: PositionRange, parts: int, *, correlation_id: UUID
+        self, agent: AgentEndpoint, entity: ReconciledEntity, rng: PositionRange, parts: int, *, correlation_id: UUID
     ) -> list[RangeDigest]:
-        """``GET {agent_url}/sync/checksum``: the digests of the ``parts`` children of ``rng``, checked
+        """``GET {agent.url}/sync/checksum``: the digests of the ``parts`` children of ``rng``, checked
         against the protocol (``AgentRefused`` naming what is wrong)."""
         params = {"entity": entity.value, "from": str(rng.start), "to": str(rng.end), "parts": str(parts)}
         raw = await self._call(
-            "GET", agent_url, CHECKSUM_PATH, params=params, headers={"X-Correlation-ID": str(correlation_id)},
+            "GET", agent, CHECKSUM_PATH, params=params, headers={"X-Correlation-ID": str(correlation_id)},
             about=f"reconciliation {correlation_id}", too_large=AgentRefused,
         )
         answer = _decode(raw, _ChecksumAnswer, "checksum")
@@ -169,12 +176,12 @@ class HttpxAgentClient:
         return digests
 
     async def rows(
-        self, agent_url: str, entity: ReconciledEntity, rng: PositionRange, *, correlation_id: UUID
+        self, agent: AgentEndpoint, entity: ReconciledEntity, rng: PositionRange, *, correlation_id: UUID
     ) -> list[Item | StockLevel]:
-        """``GET {agent_url}/sync/items`` (or ``/sync/stock``): the rows of ``rng``, each a valid push row."""
+        """``GET {agent.url}/sync/items`` (or ``/sync/stock``): the rows of ``rng``, each a valid push row."""
         path = ITEMS_PATH if entity is ReconciledEntity.ITEMS else STOCK_PATH
         raw = await self._call(
-            "GET", agent_url, path, params={"from": str(rng.start), "to": str(rng.end)},
+            "GET", agent, path, params={"from": str(rng.start), "to": str(rng.end)},
             headers={"X-Correlation-ID": str(correlation_id)},
             about=f"reconciliation {correlation_id}", too_large=AgentRefused,
         )
@@ -187,7 +194,7 @@ class HttpxAgentClient:
     async def _call(
         self,
         method: str,
-        agent_url: str,
+        agent: AgentEndpoint,
         path: str,
         *,
         headers: dict[str, str],
@@ -198,13 +205,17 @@ class HttpxAgentClient:
     ) -> bytes:
         """One call to an agent: the address check, the whole call within the agent timeout, the answer
         read up to the size limit (past it: ``too_large``), and every failure mapped to our errors.
-        Returns the body of a 2xx answer."""
+        Returns the body of a 2xx answer. Signed over the body, or the request target when there is none."""
+        agent_url = agent.url
         url = self._url(agent_url, path)
+        if params:
+            url = url.copy_merge_params(params)
+        signed = signed_headers(agent.credential, content if content else url.raw_path, now=self.now)
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 await self._check_address(url)
                 async with self.client.stream(
-                    method, url, content=content, params=params, headers=headers
+                    method, url, content=content, headers={**headers, **signed}
                 ) as response:
                     raw = await self._read(response)
         except AgentRefused as exc:

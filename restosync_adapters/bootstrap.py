@@ -453,7 +453,7 @@ def bootstrap(
     agent_client: AgentClient = part(
         "agent_client",
         lambda: HttpxAgentClient(
-            settings.agent_secret, timeout_seconds=settings.agent_timeout_seconds, url_policy=settings.agent_url_policy
+            timeout_seconds=settings.agent_timeout_seconds, url_policy=settings.agent_url_policy
         ),
     )
     directory: AgentDirectory = part("agent_directory", lambda: PgAgentDirectory(pool))
@@ -467,7 +467,7 @@ def bootstrap(
     reconciliation_agent: ReconciliationAgent = part(
         "reconciliation_agent",
         lambda: agent_client if isinstance(agent_client, HttpxAgentClient) else HttpxAgentClient(
-            settings.agent_secret, timeout_seconds=settings.agent_timeout_seconds, url_policy=settings.agent_url_policy
+            timeout_seconds=settings.agent_timeout_seconds, url_policy=settings.agent_url_policy
         ),
     )
     digests: CatalogDigests = part("catalog_digests", lambda: PgCatalogDigests(pool))

@@ -25,7 +25,7 @@ from restosync_core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from restosync_core.model.agents import Agent, AgentStatus
+from restosync_core.model.agents import Agent, AgentEndpoint, AgentStatus, OutboundCredential
 from restosync_core.model.audit import NO_REQUEST, AuditEntry, RequestContext
 from restosync_core.model.catalog import Item, StockLevel, Warehouse
 from restosync_core.model.delivery import (
@@ -96,6 +96,7 @@ __all__ = [
     "Agent",
     "AgentClient",
     "AgentDirectory",
+    "AgentEndpoint",
     "AgentId",
     "AgentRefused",
     "AgentRepository",
@@ -158,6 +159,7 @@ __all__ = [
     "OrderLine",
     "OrderRepository",
     "OrderStatus",
+    "OutboundCredential",
     "Page",
     "PageRequest",
     "PayloadTooLarge",

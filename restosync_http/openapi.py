@@ -352,6 +352,11 @@ def example_of(schema: Schema | Reference | None, components: dict[str, Schema],
         return schema.const
     if schema.default is not None:
         return schema.default
+    if schema.all_of:  # a reference with a description of its own: {"allOf": [ref], "description": ...}
+        parts = [example_of(part, components, depth + 1) for part in schema.all_of]
+        if all(isinstance(part, dict) for part in parts):
+            return {k: v for part in parts for k, v in part.items()}
+        return parts[0]
     for choices in (schema.one_of, schema.any_of):
         if choices:
             typed = [c for c in choices if not (isinstance(c, Schema) and c.type == OpenAPIType.NULL)]

@@ -7,6 +7,14 @@
     agent.callbacks_to(api_url, vendor_id, token)   # answer each accepted order with a callback
     FakeAgent(erp=erp)                     # answers reconciliation from an ErpSimulator
     agent.tamper = lambda path, answer: {...}       # rewrite a reconciliation answer (protocol violations)
+    agent.trust(registration_answer["outbound"])    # the credential restosync's calls must carry
+    agent.rejections                       # calls refused with 401: (request, reason)
+
+Every call must be signed (docs/agent-protocol.md#signed-requests-restosync--agent):
+it is checked with the page's own verification snippet (``tests.agent_signature``)
+against the outbound credentials it was told to ``trust`` (one per vendor it
+serves), and refused with 401 otherwise: a call it cannot verify never becomes an
+order or an answer. ``clock`` (default ``time.time``) is the agent's clock.
 
 Like a well-behaved agent, it keeps one ERP order per ``Idempotency-Key``: a
 delivery repeated with the same key gets the same ERP reference, never a second
@@ -36,8 +44,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from restosync_core.errors import ValidationFailed
+from restosync_core.model.agents import AgentEndpoint, OutboundCredential
 from restosync_core.model.catalog import Item, StockLevel
 from restosync_core.policies.reconciliation import POSITION_SPACE, PositionRange, check_parts
+from tests.agent_signature import InvalidRequest, verify_request
 from tests.erp_simulator import ErpSimulator, item_json, stock_json
 
 RECONCILIATION_PATHS = ("/sync/checksum", "/sync/items", "/sync/stock")
@@ -71,6 +81,18 @@ class FakeAgent:
         self.erp_orders: dict[str, str] = {}
         """Idempotency-Key -> ERP reference: what the 'ERP' holds."""
         self.callback_errors: list[str] = []
+        self.callback_results: list[tuple[str, str]] = []
+        """(job id, the callback's ``result``: applied | unchanged) for every callback answered 200."""
+        self.callback_retry_seconds = 0.0
+        """How long a callback that failed (no answer, 5xx, 429) is tried again, as a real agent would."""
+        self.credentials: dict[str, str] = {}
+        """Outbound token -> signing secret: whom to believe (``trust``)."""
+        self.rejections: list[tuple[Received, str]] = []
+        """Calls refused with 401, and why."""
+        self.clock: Callable[[], float] = time.time
+        self.seen_ids: dict[str, int] = {}
+        self.wire: list[bytes] = []
+        """Every request exactly as it arrived (request line, headers and body), verified or not."""
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server: asyncio.Server | None = None
@@ -164,6 +186,16 @@ class FakeAgent:
         self._release.clear()
         self.mode = "hang"
 
+    def endpoint(self, url: str | None = None) -> AgentEndpoint:
+        """A fresh credential this agent trusts, with its URL (or ``url``): for a client called directly."""
+        credential = OutboundCredential.issue()
+        self.trust({"token": credential.token, "signingSecret": credential.signing_secret})
+        return AgentEndpoint(url or self.url, credential)
+
+    def trust(self, outbound: dict[str, str]) -> None:
+        """Accept calls carrying this credential (the ``outbound`` object of a registration answer)."""
+        self.credentials[outbound["token"]] = outbound["signingSecret"]
+
     def callbacks_to(self, api_url: str, vendor_id: str, token: str) -> None:
         """After accepting an order, report it completed on ``POST /api/agents/callback``."""
         self._callback = (api_url.rstrip("/"), vendor_id, token)
@@ -214,9 +246,29 @@ class FakeAgent:
     def _answers_at_once(self) -> bool:
         return self.mode != "hang" and not self.answer_delay
 
+    def _refusal(self, path: str, headers: dict[str, str], raw: bytes) -> str | None:
+        """Why the call is not verified (None: it is): the docs' snippet, with the credential its token names."""
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        secret = self.credentials.get(token)
+        try:
+            if secret is None:
+                raise InvalidRequest("wrong or missing outbound token")
+            payload = raw if raw else path.encode("latin-1")
+            verify_request(token, secret, headers, payload, self.seen_ids, now=self.clock())
+        except InvalidRequest as exc:
+            return str(exc)
+        return None
+
     def _handle_now(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Accept or fail without waiting: answered in the read callback, no task per request."""
         return self._answer(path, headers, body, self._receive(path, headers, body))
+
+    def _verified(self, path: str, headers: dict[str, str], body: dict[str, Any], raw: bytes) -> bool:
+        reason = self._refusal(path, headers, raw)
+        if reason is not None:
+            with self._lock:
+                self.rejections.append((Received(path, headers, body), reason))
+        return reason is None
 
     async def _handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         call_back = self._receive(path, headers, body)
@@ -274,12 +326,30 @@ class FakeAgent:
         return 200, self.tamper(path, answer) if self.tamper is not None else answer
 
     def _call_back(self, job_id: str, reference: str) -> None:
-        try:
-            response = self.send_callback(job_id, "completed", reference)
-            if response.status_code != 200:
-                self.callback_errors.append(f"{response.status_code} {response.text[:200]}")
-        except httpx.HTTPError as exc:
-            self.callback_errors.append(repr(exc))
+        give_up_at = time.monotonic() + self.callback_retry_seconds
+        while True:
+            try:
+                response = self.send_callback(job_id, "completed", reference)
+            except httpx.HTTPError as exc:
+                error = repr(exc)
+            else:
+                if response.status_code == 200:
+                    with self._lock:
+                        self.callback_results.append((job_id, str(response.json().get("result"))))
+                    return
+                error = f"{response.status_code} {response.text[:200]}"
+                if response.status_code < 500 and response.status_code != 429:
+                    self.callback_errors.append(error)
+                    return
+            if time.monotonic() >= give_up_at:
+                self.callback_errors.append(error)
+                return
+            time.sleep(0.5)
+
+
+def endpoint_at(url: str) -> AgentEndpoint:
+    """``url`` with a fresh credential: for a server other than a ``FakeAgent``."""
+    return AgentEndpoint(url, OutboundCredential.issue())
 
 
 class _AgentProtocol(asyncio.Protocol):
@@ -318,13 +388,16 @@ class _AgentProtocol(asyncio.Protocol):
             if len(self.buffer) < head_end + 4 + length:
                 return
             raw = self.buffer[head_end + 4 : head_end + 4 + length]
+            self.agent.wire.append(self.buffer[: head_end + 4 + length])
             self.buffer = self.buffer[head_end + 4 + length :]
             path = head[0].split(" ")[1] if " " in head[0] else "/"
             try:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {}
-            if self.agent._answers_at_once():
+            if not self.agent._verified(path, headers, body, raw):
+                self._write(401, {"error": "unauthorized: the call is not signed by restosync"})
+            elif self.agent._answers_at_once():
                 self._write(*self.agent._handle_now(path, headers, body))
             else:
                 asyncio.get_running_loop().create_task(self._answer_later(path, headers, body))
@@ -334,7 +407,7 @@ class _AgentProtocol(asyncio.Protocol):
 
     def _write(self, status: int, answer: dict[str, Any]) -> None:
         data = json.dumps(answer).encode()
-        reason = {200: "OK", 202: "Accepted", 400: "Bad Request"}.get(status, "Error")
+        reason = {200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized"}.get(status, "Error")
         kind = "application/problem+json" if "title" in answer and "detail" in answer else "application/json"
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(
@@ -360,8 +433,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-url", default=None, help="send completed callbacks to this API")
     parser.add_argument("--vendor-id", default=None)
     parser.add_argument("--token", default=None)
+    parser.add_argument("--outbound-token", default=None, help="the registration answer's outbound.token")
+    parser.add_argument("--signing-secret", default=None, help="the registration answer's outbound.signingSecret")
     args = parser.parse_args(argv)
     agent = FakeAgent(args.port).start()
+    if args.outbound_token and args.signing_secret:
+        agent.trust({"token": args.outbound_token, "signingSecret": args.signing_secret})
     if args.api_url:
         agent.callbacks_to(args.api_url, args.vendor_id, args.token)
     print(agent.url, flush=True)

@@ -22,6 +22,7 @@ from typing import Self, TypeVar, cast
 
 from restosync_core import (
     Agent,
+    AgentEndpoint,
     AgentId,
     AgentStatus,
     AgentUnavailable,
@@ -215,13 +216,13 @@ class ListQueue:
 
 @dataclass
 class Directory:
-    """``AgentDirectory``: where each vendor's agent listens."""
+    """``AgentDirectory``: where each vendor's agent listens, and the credential our calls to it carry."""
 
     tables: Tables
 
-    async def agent_url(self, vendor_id: VendorId) -> str | None:
+    async def endpoint(self, vendor_id: VendorId) -> AgentEndpoint | None:
         agent = self.tables.agents.get(vendor_id)
-        return agent.agent_url if agent else None
+        return agent.endpoint if agent else None
 
 
 @dataclass
@@ -232,7 +233,7 @@ class PrintingAgentClient:
     received: list[dict[str, object]] = field(default_factory=list)
 
     async def create_order(
-        self, agent_url: str, *, job_id: SyncJobId, correlation_id: uuid.UUID, payload: dict[str, object]
+        self, agent: AgentEndpoint, *, job_id: SyncJobId, correlation_id: uuid.UUID, payload: dict[str, object]
     ) -> None:
         if self.down:
             raise AgentUnavailable("connection refused")

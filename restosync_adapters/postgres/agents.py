@@ -36,17 +36,21 @@ _GET_FOR_UPDATE = _GET + " FOR UPDATE"
 
 _INSERT = _q("""
 INSERT INTO agent_registry (vendor_id, agent_url, auth_token_hash, version, status,
-                            status_changed_at, last_heartbeat_at, registered_at, updated_at)
-VALUES (%(vendor_id)s, %(agent_url)s, %(hash)s, %(version)s, 'online', %(at)s, %(at)s, %(at)s, %(at)s)
+                            status_changed_at, last_heartbeat_at, registered_at, updated_at,
+                            outbound_token, signing_secret)
+VALUES (%(vendor_id)s, %(agent_url)s, %(hash)s, %(version)s, 'online', %(at)s, %(at)s, %(at)s, %(at)s,
+        %(outbound_token)s, %(signing_secret)s)
 ON CONFLICT (vendor_id) DO NOTHING
 RETURNING {agent}
 """)
 
 # In SET, column references read the row as it was, so the CASE sees the old status.
-# A re-registration that sends no version keeps the stored one.
+# A re-registration that sends no version keeps the stored one; one that keeps the token, the outbound credential.
 _UPDATE_REGISTRATION = _q("""
 UPDATE agent_registry
 SET agent_url = %(agent_url)s, auth_token_hash = %(hash)s, version = COALESCE(%(version)s, version),
+    outbound_token = COALESCE(%(outbound_token)s, outbound_token),
+    signing_secret = COALESCE(%(signing_secret)s, signing_secret),
     last_heartbeat_at = %(at)s, updated_at = %(at)s,
     status_changed_at = CASE WHEN status <> 'online' THEN %(at)s ELSE status_changed_at END,
     status = 'online'
@@ -110,6 +114,8 @@ def _registration(reg: NewRegistration) -> dict[str, Any]:
         "hash": reg.auth_token_hash,
         "version": reg.version,
         "at": reg.at,
+        "outbound_token": reg.outbound.token if reg.outbound else None,
+        "signing_secret": reg.outbound.signing_secret if reg.outbound else None,
     }
 
 

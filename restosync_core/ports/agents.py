@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from restosync_core.model.agents import Agent, AgentStatus
+from restosync_core.model.agents import Agent, AgentStatus, OutboundCredential
 from restosync_core.model.ids import VendorId
 from restosync_core.model.pagination import Page, PageRequest
 from restosync_core.policies.agent_health import StatusTransition
@@ -20,6 +20,8 @@ class NewRegistration:
     auth_token_hash: str
     version: str | None
     at: datetime
+    outbound: OutboundCredential | None = None
+    """A new outbound credential (required to insert); ``None`` on an update keeps the stored one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from restosync_core.model.agents import AgentEndpoint
 from restosync_core.model.catalog import Item, StockLevel
 from restosync_core.model.ids import VendorId
 from restosync_core.model.pagination import Page, PageRequest
@@ -41,15 +42,15 @@ class ReconciliationAgent(Protocol):
     ``AgentRefused`` (another 4xx, a denied address, or an answer that breaks the protocol)."""
 
     async def checksums(
-        self, agent_url: str, entity: ReconciledEntity, rng: PositionRange, parts: int, *, correlation_id: UUID
+        self, agent: AgentEndpoint, entity: ReconciledEntity, rng: PositionRange, parts: int, *, correlation_id: UUID
     ) -> list[RangeDigest]:
-        """``GET {agent_url}/sync/checksum``: the digests of the ``parts`` children of ``rng``, in order."""
+        """``GET {agent.url}/sync/checksum``: the digests of the ``parts`` children of ``rng``, in order."""
         ...
 
     async def rows(
-        self, agent_url: str, entity: ReconciledEntity, rng: PositionRange, *, correlation_id: UUID
+        self, agent: AgentEndpoint, entity: ReconciledEntity, rng: PositionRange, *, correlation_id: UUID
     ) -> list[Row]:
-        """``GET {agent_url}/sync/items`` (or ``/sync/stock``): the rows whose position is in ``rng``."""
+        """``GET {agent.url}/sync/items`` (or ``/sync/stock``): the rows whose position is in ``rng``."""
         ...
 
 

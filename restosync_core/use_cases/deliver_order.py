@@ -76,8 +76,8 @@ class DeliverOrder:
         return await self._finish(job, lambda j, t: retry.accepted(j, t, self.policy))
 
     async def _call_agent(self, job: SyncJob) -> None:
-        url = await self.directory.agent_url(job.vendor_id)
-        if url is None:
+        endpoint = await self.directory.endpoint(job.vendor_id)
+        if endpoint is None:
             # Its agent was deregistered after the order was placed. Retrying would hand the order
             # to whoever registers this vendor id next: dead-letter it now, for an admin to decide.
             log.warning("sync job %s: vendor %s has no registered agent; dead-lettering it", job.id, job.vendor_id)
@@ -88,7 +88,7 @@ class DeliverOrder:
 
         async def call() -> None:
             await self.agents.create_order(
-                url, job_id=job.id, correlation_id=job.correlation_id, payload=job.payload
+                endpoint, job_id=job.id, correlation_id=job.correlation_id, payload=job.payload
             )
 
         await self.breaker.call(BreakerKey(job.vendor_id, ORDERS_API), call)

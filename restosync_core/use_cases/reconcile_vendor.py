@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from restosync_core import log_context
 from restosync_core.errors import AgentRefused, AgentUnavailable, CircuitOpen, DependencyUnavailable
-from restosync_core.model.agents import AgentStatus
+from restosync_core.model.agents import AgentEndpoint, AgentStatus
 from restosync_core.model.catalog import Item, StockLevel
 from restosync_core.model.delivery import BreakerKey
 from restosync_core.model.ids import VendorId
@@ -137,9 +137,9 @@ class RunReconciliation:
         status, reason = RunStatus.COMPLETED, None
         repairs: list[RowRepair] = []
         try:
-            url = await self._agent_url(run.vendor_id)
+            endpoint = await self._endpoint(run.vendor_id)
             for entity in run.scope.entities:
-                found.append(await self._compare(run, url, entity))
+                found.append(await self._compare(run, endpoint, entity))
             stop = self._over_limit(run, found)
             if stop is not None:
                 status, reason = RunStatus.STOPPED, stop
@@ -184,7 +184,7 @@ class RunReconciliation:
 
     # ------------------------------------------------------------------ compare
 
-    async def _agent_url(self, vendor_id: VendorId) -> str:
+    async def _endpoint(self, vendor_id: VendorId) -> AgentEndpoint:
         async with self.uow(autocommit=True) as uow:
             agent = await uow.agents.get(vendor_id)
         if agent is None:
@@ -192,9 +192,9 @@ class RunReconciliation:
         if agent.status is AgentStatus.OFFLINE:
             seen = agent.last_seen_at.isoformat()
             raise _Skip(f"the agent is offline (last heard from at {seen}): not called")
-        return agent.agent_url
+        return agent.endpoint
 
-    async def _compare(self, run: ReconciliationRun, url: str, entity: ReconciledEntity) -> _Found:
+    async def _compare(self, run: ReconciliationRun, endpoint: AgentEndpoint, entity: ReconciledEntity) -> _Found:
         summary = EntitySummary(entity)
         found = _Found(summary)
         gate = asyncio.Semaphore(self.parallel_calls)
@@ -210,7 +210,7 @@ class RunReconciliation:
         async def both(rng: PositionRange, parts: int) -> tuple[list[RangeDigest], list[RangeDigest]]:
             async with gate:
                 theirs, ours = await asyncio.gather(
-                    ask(lambda: self.agent.checksums(url, entity, rng, parts, correlation_id=correlation)),
+                    ask(lambda: self.agent.checksums(endpoint, entity, rng, parts, correlation_id=correlation)),
                     self.digests.checksums(run.vendor_id, entity, rng, parts),
                 )
             if len(theirs) != parts or len(ours) != parts:
@@ -264,7 +264,7 @@ class RunReconciliation:
             async with gate:
                 theirs_rows, ours_rows = await asyncio.gather(
                     nothing() if side is Side.OURS
-                    else ask(lambda: self.agent.rows(url, entity, rng, correlation_id=correlation)),
+                    else ask(lambda: self.agent.rows(endpoint, entity, rng, correlation_id=correlation)),
                     nothing() if side is Side.THEIRS else self.digests.rows(run.vendor_id, entity, rng),
                 )
             return ours_rows, theirs_rows

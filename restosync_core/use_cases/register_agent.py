@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from restosync_core.errors import Conflict, Forbidden, ValidationFailed
-from restosync_core.model.agents import Agent
+from restosync_core.model.agents import Agent, OutboundCredential
 from restosync_core.model.audit import NO_REQUEST, AuditEntry, RequestContext
 from restosync_core.model.ids import VendorId, is_valid_vendor_id
 from restosync_core.policies.agent_url import AgentUrlPolicy
@@ -59,6 +59,10 @@ class RegisterAgent:
     (same token: URL and version may change) or as ``current_token`` (the token is
     replaced). Otherwise 409, and an admin deregisters first. A re-registration
     without ``version`` keeps the stored one. ``agentUrl`` must pass ``url_policy``.
+
+    A new agent gets an ``OutboundCredential`` for our calls to it; a replaced token
+    replaces it too (the old one stops being sent at once). Every successful
+    registration answers the agent's current one.
     """
 
     def __init__(
@@ -83,7 +87,7 @@ class RegisterAgent:
             existing = await uow.agents.get_for_update(vendor_id)
             if existing is None:
                 hashed = await self._hasher.hash(reg.auth_token)
-                new = NewRegistration(vendor_id, reg.agent_url, hashed, reg.version, now)
+                new = NewRegistration(vendor_id, reg.agent_url, hashed, reg.version, now, OutboundCredential.issue())
                 agent = await uow.agents.insert(new)
                 if agent is not None:
                     await uow.audit_log.record(
@@ -104,7 +108,8 @@ class RegisterAgent:
             replaced = await self._prove_ownership(existing, reg)
             hashed = await self._hasher.hash(reg.auth_token) if replaced else existing.auth_token_hash
             version = existing.version if reg.version is None else reg.version
-            new = NewRegistration(vendor_id, reg.agent_url, hashed, version, now)
+            outbound = OutboundCredential.issue() if replaced else None  # rotated with the token
+            new = NewRegistration(vendor_id, reg.agent_url, hashed, version, now, outbound)
             agent = await uow.agents.update_registration(new, token_replaced=replaced)
             if replaced:
                 await uow.audit_log.record(

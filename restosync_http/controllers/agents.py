@@ -17,6 +17,7 @@ from restosync_http.dto.agents import (
     HeartbeatRequest,
     HeartbeatResponse,
     RegisterAgentRequest,
+    RegisteredAgentResponse,
     UpdateAgentRequest,
 )
 from restosync_http.dto.base import VENDOR_ID_SCHEMA, Paginated, vendor_param
@@ -55,14 +56,16 @@ class AgentController(Controller):
             "Creates the vendor's agent (201) or updates its URL and version (200). An existing vendor's "
             "agent can only be changed by a caller proving its current token: the same `authToken`, or "
             "`X-Agent-Token: <current token>` to replace the token; otherwise 409 (an admin deregisters "
-            "first). The token is stored only as a bcrypt hash. Limited to 10 per minute per IP."
+            "first). The token is stored only as a bcrypt hash. The answer carries `outbound`: the agent's "
+            "credential for restosync's signed calls to it, new for a new agent and whenever the token is "
+            "replaced. Limited to 10 per minute per IP."
         ),
         guards=[registration_guard],
         opt=rate_limits(REGISTER),
         status_code=HTTP_201_CREATED,
         security=[{"AgentBearer": []}],
         responses={
-            HTTP_200_OK: ResponseSpec(AgentResponse, description="the vendor's agent was updated"),
+            HTTP_200_OK: ResponseSpec(RegisteredAgentResponse, description="the vendor's agent was updated"),
             **problems(
                 (403, "`X-Agent-Token` is not the vendor's current token"),
                 (409, "the vendor already has an agent and the caller did not prove its current token"),
@@ -77,13 +80,13 @@ class AgentController(Controller):
             str | None,
             HeaderParameter(name="X-Agent-Token", required=False, description="The current token, to replace it."),
         ] = None,
-    ) -> Response[AgentResponse]:
+    ) -> Response[RegisteredAgentResponse]:
         registered = await services_of(request).register_agent(
             Registration(data.vendor_id, data.agent_url, data.auth_token, data.version, current_token),
             context=request_context(request),
         )
         status = HTTP_201_CREATED if registered.created else HTTP_200_OK
-        return Response(AgentResponse.of(registered.agent), status_code=status)
+        return Response(RegisteredAgentResponse.registered(registered.agent), status_code=status)
 
     @post(
         "/heartbeat",

@@ -165,6 +165,38 @@ class AgentResponse(Dto):
         )
 
 
+class OutboundCredentialResponse(Dto):
+    token: Annotated[
+        str,
+        msgspec.Meta(description="Sent as `Authorization: Bearer` on every call restosync makes to the agent."),
+    ]
+    signing_secret: Annotated[
+        str,
+        msgspec.Meta(
+            description="`whsec_` + base64 of 32 bytes: the HMAC-SHA256 key of the `webhook-signature` header of "
+            "every call restosync makes to the agent; never sent (docs/agent-protocol.md#signed-requests)."
+        ),
+    ]
+
+
+class RegisteredAgentResponse(AgentResponse):
+    outbound: Annotated[
+        OutboundCredentialResponse,
+        msgspec.Meta(
+            description="The credential of restosync's calls to this agent: issued at registration, replaced "
+            "with the token, accepted by no route of this API. Answered only here."
+        ),
+    ]
+
+    @classmethod
+    def registered(cls, agent: Agent) -> RegisteredAgentResponse:
+        base = AgentResponse.of(agent)
+        return cls(
+            **{f: getattr(base, f) for f in AgentResponse.__struct_fields__},
+            outbound=OutboundCredentialResponse(token=agent.outbound_token, signing_secret=agent.signing_secret),
+        )
+
+
 class HeartbeatResponse(Dto):
     vendor_id: str
     status: str

@@ -13,10 +13,11 @@ import pytest
 
 from restosync_adapters.agent_client import HttpxAgentClient
 from restosync_core.errors import AgentRefused, AgentUnavailable
+from restosync_core.model.agents import AgentEndpoint
 from restosync_core.model.ids import SyncJobId
 from restosync_core.ports.agent_client import AgentClient
 from tests.fake_agent import FakeAgent
-from tests.fakes.orders import FakeAgentClient
+from tests.fakes.orders import FakeAgentClient, fake_credential
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +28,7 @@ Delivered = tuple[str, str, dict[str, object]]
 @dataclass
 class Agent:
     client: AgentClient
-    url: str
+    url: AgentEndpoint
     answer: Callable[[int], None]
     """Answer every following call with this status."""
     hang: Callable[[], None]
@@ -54,10 +55,11 @@ async def agent(request: pytest.FixtureRequest) -> AsyncIterator[Agent]:
         def fake_delivered() -> list[Delivered]:
             return [(str(d.job_id), str(d.correlation_id), d.payload) for d in fake.received]
 
-        yield Agent(fake, "http://agent.example:8080", fake_answer, fake_hang, fake_down, fake_delivered)
+        endpoint = AgentEndpoint("http://agent.example:8080", fake_credential("contract"))
+        yield Agent(fake, endpoint, fake_answer, fake_hang, fake_down, fake_delivered)
         return
     server = FakeAgent().start()
-    client = HttpxAgentClient("contract-agent-secret", timeout_seconds=0.5)
+    client = HttpxAgentClient(timeout_seconds=0.5)
 
     def delivered() -> list[Delivered]:
         return [
@@ -66,7 +68,7 @@ async def agent(request: pytest.FixtureRequest) -> AsyncIterator[Agent]:
         ]
 
     try:
-        yield Agent(client, server.url, server.fail_with, server.hang, server.down, delivered)
+        yield Agent(client, server.endpoint(), server.fail_with, server.hang, server.down, delivered)
     finally:
         await client.aclose()
         server.stop()

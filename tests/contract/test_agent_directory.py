@@ -1,4 +1,4 @@
-"""Contract of the AgentDirectory: the registered agent's base URL, or None when the vendor has none."""
+"""Contract of the AgentDirectory: the registered agent's URL and outbound credential, or None when none."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import pytest
 
 from restosync_adapters.postgres.pool import make_pool
 from restosync_adapters.postgres.unit_of_work import PgUnitOfWork
+from restosync_core.model.agents import AgentEndpoint
 from restosync_core.model.ids import VendorId
 from restosync_core.ports.agent_client import AgentDirectory
 from restosync_core.ports.agents import NewRegistration
 from tests.contract.conftest import T0, pg_agent_directory
-from tests.fakes.orders import FakeAgentDirectory
+from tests.fakes.orders import FakeAgentDirectory, fake_credential
 
 pytestmark = pytest.mark.anyio
 
@@ -43,7 +44,7 @@ async def directory(request: pytest.FixtureRequest) -> AsyncIterator[Directory]:
 
     async def register(vendor: VendorId, agent_url: str) -> None:
         async with PgUnitOfWork(pool) as uow:
-            await uow.agents.insert(NewRegistration(vendor, agent_url, "hash", None, T0))
+            await uow.agents.insert(NewRegistration(vendor, agent_url, "hash", None, T0, fake_credential(vendor)))
 
     try:
         yield Directory(pg_agent_directory(pool), register)
@@ -51,16 +52,16 @@ async def directory(request: pytest.FixtureRequest) -> AsyncIterator[Directory]:
         await pool.close()
 
 
-async def test_a_registered_vendor_has_its_agents_url_and_another_has_none(directory: Directory) -> None:
+async def test_a_registered_vendor_has_its_agents_url_and_credential_and_another_has_none(directory: Directory) -> None:
     await directory.register(V1, "http://agent-1.example:8080")
 
-    assert await directory.directory.agent_url(V1) == "http://agent-1.example:8080"
-    assert await directory.directory.agent_url(V2) is None
+    assert await directory.directory.endpoint(V1) == AgentEndpoint("http://agent-1.example:8080", fake_credential(V1))
+    assert await directory.directory.endpoint(V2) is None
 
 
 async def test_a_vendor_that_registers_after_being_asked_about_is_found(directory: Directory) -> None:
-    assert await directory.directory.agent_url(V2) is None  # "no agent" is never remembered
+    assert await directory.directory.endpoint(V2) is None  # "no agent" is never remembered
 
     await directory.register(V2, "http://agent-2.example")
 
-    assert await directory.directory.agent_url(V2) == "http://agent-2.example"
+    assert await directory.directory.endpoint(V2) == AgentEndpoint("http://agent-2.example", fake_credential(V2))

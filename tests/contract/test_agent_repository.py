@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from restosync_core.model.agents import Agent, AgentStatus
+from restosync_core.model.agents import Agent, AgentStatus, OutboundCredential
 from restosync_core.model.ids import VendorId
 from restosync_core.model.pagination import PageRequest
 from restosync_core.policies.agent_health import StatusTransition
@@ -20,7 +20,8 @@ URL = "http://agent.example:8080"
 
 
 def registration(vendor: VendorId, *, at_s: int = 0, version: str | None = "1.0", url: str = URL) -> NewRegistration:
-    return NewRegistration(vendor, url, f"hash-of-{vendor}", version, T0 + timedelta(seconds=at_s))
+    at = T0 + timedelta(seconds=at_s)
+    return NewRegistration(vendor, url, f"hash-of-{vendor}", version, at, OutboundCredential.issue())
 
 
 async def registered(store: Store, *vendors: VendorId) -> list[Agent]:

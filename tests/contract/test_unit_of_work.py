@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from restosync_core.model.agents import OutboundCredential
 from restosync_core.model.ids import VendorId
 from restosync_core.ports.agents import NewRegistration
 from tests.contract.conftest import T0, Store
@@ -17,7 +18,7 @@ V1, V2 = VendorId("vendor-1"), VendorId("vendor-2")
 
 
 def registration(vendor: VendorId) -> NewRegistration:
-    return NewRegistration(vendor, "http://agent.example:8080", "hash", "1.0", T0)
+    return NewRegistration(vendor, "http://agent.example:8080", "hash", "1.0", T0, OutboundCredential.issue())
 
 
 class Boom(Exception):

@@ -85,14 +85,18 @@ class Cluster:
     def admin(self) -> dict[str, str]:
         return {"X-API-Key": self.settings.api_secret}
 
-    def register(self, vendor: str, agent_url: str = "http://127.0.0.1:9") -> dict[str, str]:
-        """Register ``vendor``'s agent (through the first API); answers the agent's own headers."""
+    def register(self, vendor: str, agent: str | FakeAgent = "http://127.0.0.1:9") -> dict[str, str]:
+        """Register ``vendor``'s agent (through the first API); answers the agent's own headers.
+        A ``FakeAgent`` is told the outbound credential, to accept the workers' signed calls."""
+        agent_url = agent if isinstance(agent, str) else agent.url
         token = agent_token()
         response = self.apis[0].post(
             "/api/agents/register", json={"vendorId": vendor, "agentUrl": agent_url, "authToken": token},
             headers={"Authorization": f"Bearer {self.settings.agent_secret}"},
         )
         assert response.status_code in (200, 201), response.text
+        if not isinstance(agent, str):
+            agent.trust(response.json()["outbound"])
         return {"Authorization": f"Bearer {token}", "X-Vendor-ID": vendor}
 
 
@@ -157,7 +161,7 @@ def test_a_breaker_opened_by_the_workers_is_open_on_every_api_process(cluster: C
     agent = FakeAgent().start()
     try:
         agent.fail_with(500)
-        cluster.register(name, agent.url)
+        cluster.register(name, agent)
         a, b = cluster.apis
         for n in range(6):
             body = {"vendorId": name, "orderNumber": f"BRK-{n}", "lines": [{"sku": "S", "quantity": "1",

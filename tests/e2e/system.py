@@ -119,6 +119,7 @@ def register_over_http(http: httpx.Client, settings: Settings, vendor: str, agen
         headers={"Authorization": f"Bearer {settings.agent_secret}"},
     )
     assert response.status_code in (200, 201), response.text
+    agent.trust(response.json()["outbound"])
     agent.callbacks_to(str(http.base_url).rstrip("/"), vendor, token)
     return token
 

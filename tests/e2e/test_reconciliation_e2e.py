@@ -51,6 +51,7 @@ def test_the_scheduled_check_finds_drift_and_the_erp_wins(settings: Settings, ow
             headers={"Authorization": f"Bearer {settings.agent_secret}"},
         )
         assert registered.status_code in (200, 201), registered.text
+        agent.trust(registered.json()["outbound"])
         headers = {"Authorization": f"Bearer {token}", "X-Vendor-ID": VENDOR}
         _push(system, headers, "/api/sync/warehouses",
               {"warehouses": [{"warehouseId": "WH-1", "name": "Main", "updatedAt": "2026-01-01T08:00:00+00:00"}]})

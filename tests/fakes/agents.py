@@ -35,6 +35,7 @@ class FakeAgentRepository:
     async def insert(self, registration: NewRegistration) -> Agent | None:
         if registration.vendor_id in self._rows:
             return None
+        assert registration.outbound is not None, "a new agent gets an outbound credential"
         at = registration.at
         agent = Agent(
             id=AgentId(uuid.uuid4()),
@@ -47,6 +48,8 @@ class FakeAgentRepository:
             registered_at=at,
             updated_at=at,
             status_changed_at=at,
+            outbound_token=registration.outbound.token,
+            signing_secret=registration.outbound.signing_secret,
         )
         self._rows[agent.vendor_id] = agent
         return agent
@@ -63,6 +66,8 @@ class FakeAgentRepository:
             updated_at=at,
             status=AgentStatus.ONLINE,
             status_changed_at=old.status_changed_at if old.status is AgentStatus.ONLINE else at,
+            outbound_token=registration.outbound.token if registration.outbound else old.outbound_token,
+            signing_secret=registration.outbound.signing_secret if registration.outbound else old.signing_secret,
         )
         self._rows[agent.vendor_id] = agent
         return agent
@@ -197,3 +202,4 @@ class FakeRateLimiter:
 
     def reset(self) -> None:
         self.counts.clear()
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -10,6 +12,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from restosync_core.errors import AgentUnavailable, CircuitOpen, Conflict, DependencyUnavailable, agent_answered
+from restosync_core.model.agents import AgentEndpoint, OutboundCredential
 from restosync_core.model.delivery import BreakerKey, BreakerStatus, DeadLetterBacklog, SyncJobFilter
 from restosync_core.model.ids import DeadLetterId, OrderId, SyncJobId, VendorId
 from restosync_core.model.orders import DeadLetter, Order, OrderStatus, SyncJob, SyncJobStatus
@@ -316,7 +319,7 @@ class FakeAgentClient:
         self.failures.extend(statuses)
 
     async def create_order(
-        self, agent_url: str, *, job_id: SyncJobId, correlation_id: uuid.UUID, payload: dict[str, object]
+        self, agent: AgentEndpoint, *, job_id: SyncJobId, correlation_id: uuid.UUID, payload: dict[str, object]
     ) -> None:
         if self.down:
             raise AgentUnavailable("connection refused")
@@ -325,12 +328,19 @@ class FakeAgentClient:
             if status is None:
                 raise AgentUnavailable("timed out")
             raise agent_answered(status, f"the agent answered {status}")
-        self.received.append(Delivery(agent_url, job_id, correlation_id, payload))
+        self.received.append(Delivery(agent.url, job_id, correlation_id, payload))
+
+
+def fake_credential(vendor_id: str) -> OutboundCredential:
+    """A vendor's outbound credential in the fakes: fixed, and different for each vendor."""
+    key = hashlib.sha256(vendor_id.encode()).digest()
+    return OutboundCredential(f"rso_out_fake-{vendor_id}", "whsec_" + base64.b64encode(key).decode())
 
 
 @dataclass
 class FakeAgentDirectory:
     urls: dict[str, str] = field(default_factory=dict)
 
-    async def agent_url(self, vendor_id: VendorId) -> str | None:
-        return self.urls.get(vendor_id)
+    async def endpoint(self, vendor_id: VendorId) -> AgentEndpoint | None:
+        url = self.urls.get(vendor_id)
+        return None if url is None else AgentEndpoint(url, fake_credential(vendor_id))

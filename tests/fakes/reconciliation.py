@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from restosync_core.errors import AgentRefused, AgentUnavailable
+from restosync_core.model.agents import AgentEndpoint
 from restosync_core.model.ids import VendorId
 from restosync_core.model.pagination import Page, PageRequest
 from restosync_core.model.reconciliation import (
@@ -270,14 +271,14 @@ class SimulatedAgent:
             await self.hook(kind, rng)
 
     async def checksums(
-        self, agent_url: str, entity: ReconciledEntity, rng: PositionRange, parts: int, *, correlation_id: UUID
+        self, agent: AgentEndpoint, entity: ReconciledEntity, rng: PositionRange, parts: int, *, correlation_id: UUID
     ) -> list[RangeDigest]:
         await self._before("checksum", rng, correlation_id)
         answer = self.erp.checksums(entity.value, rng, parts)
         return self.tamper("checksum", answer) if self.tamper else answer
 
     async def rows(
-        self, agent_url: str, entity: ReconciledEntity, rng: PositionRange, *, correlation_id: UUID
+        self, agent: AgentEndpoint, entity: ReconciledEntity, rng: PositionRange, *, correlation_id: UUID
     ) -> list[Row]:
         await self._before("rows", rng, correlation_id)
         answer: list[Row] = self.erp.rows(entity.value, rng)

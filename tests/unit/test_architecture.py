@@ -64,6 +64,7 @@ def test_shells_import_of_the_adapters_only_the_composition_root() -> None:
         "restosync_adapters.bootstrap", "restosync_adapters.settings", "restosync_adapters.logging",
         "restosync_adapters.wire_rows",  # the push format's rows: read by pushes and by reconciliation
         "restosync_adapters.prometheus",  # process-wide metrics, as logging is: counted in each shell
+        "restosync_adapters.lifecycle",  # each shell stops when the `restosync run` above it dies
     }
     for shell in ("restosync_http", "restosync_worker"):
         adapters = {m for m in imported_modules(shell) if m.split(".")[0] == "restosync_adapters"}

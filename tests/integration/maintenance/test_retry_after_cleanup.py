@@ -24,7 +24,7 @@ def test_a_dead_letter_whose_job_was_cleaned_away_is_retried_to_completion(
     agent: FakeAgent,
     worker: Worker,
 ) -> None:
-    headers = register_agent(api, "vendor-1", agent.url)
+    headers = register_agent(api, "vendor-1", agent)
     agent.fail_with(422)  # refused for good: dead-lettered at the first attempt
     placed = api.post("/api/orders", json=order_body("vendor-1"), headers=admin(api)).json()
     job_id, order_id = placed["syncJobId"], placed["id"]

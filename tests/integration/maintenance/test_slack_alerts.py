@@ -37,7 +37,8 @@ def _seed(url: str) -> None:
         for vendor in ("acme", "bistro", "cafe"):
             conn.execute(
                 "INSERT INTO agent_registry (vendor_id, agent_url, auth_token_hash, last_heartbeat_at, "
-                "status_changed_at) VALUES (%s, 'http://127.0.0.1:9', 'x', %s, %s)",
+                "status_changed_at, outbound_token, signing_secret) "
+                "VALUES (%s, 'http://127.0.0.1:9', 'x', %s, %s, 'rso_out_x', 'whsec_eA==')",
                 (vendor, NOW - timedelta(minutes=10), NOW - timedelta(minutes=10)),
             )
         for vendor, hours in (("acme", 5), ("acme", 1), ("bistro", 2)):

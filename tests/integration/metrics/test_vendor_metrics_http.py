@@ -118,8 +118,8 @@ def pushes_of_the_day(api: Client, headers: dict[str, str], metrics_settings: Se
 def test_the_metrics_count_a_known_day_of_pushes_orders_retries_dead_letters_and_callbacks(
     api: Client, worker: ClockedWorker, agent: FakeAgent, clock: FakeClock, metrics_settings: Settings
 ) -> None:
-    headers = register_agent(api, VENDOR, agent.url, version="2.0.1")
-    other = register_agent(api, "vendor-x", agent.url)
+    headers = register_agent(api, VENDOR, agent, version="2.0.1")
+    other = register_agent(api, "vendor-x", agent)
     pushes_of_the_day(api, headers, metrics_settings)
     push(api, other, "warehouses", [warehouse_json("W1")])  # another vendor's push: not ours
 

@@ -13,12 +13,13 @@ from tests.waiting import wait_until
 
 def test_a_keep_alive_connection_the_agent_closed_while_the_worker_was_idle_is_not_reused() -> None:
     agent = FakeAgent().start()
-    client = HttpxAgentClient("token", timeout_seconds=5)
+    client = HttpxAgentClient(timeout_seconds=5)
+    endpoint = agent.endpoint()
     loop = asyncio.new_event_loop()  # like a worker's: it only runs while a job runs
 
     def deliver() -> None:
         loop.run_until_complete(
-            client.create_order(agent.url, job_id=SyncJobId(uuid.uuid4()), correlation_id=uuid.uuid4(), payload={})
+            client.create_order(endpoint, job_id=SyncJobId(uuid.uuid4()), correlation_id=uuid.uuid4(), payload={})
         )
 
     try:

@@ -10,6 +10,7 @@ size limit, error mapping, keep-alive, TLS, proxies), not how httpx keeps them.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import ssl
 import subprocess
@@ -23,8 +24,10 @@ import pytest
 
 from restosync_adapters.agent_client import HttpxAgentClient
 from restosync_core.errors import AgentRefused, AgentUnavailable
+from restosync_core.model.agents import AgentEndpoint, OutboundCredential
 from restosync_core.model.ids import SyncJobId
 from restosync_core.policies.agent_url import AgentUrlPolicy, parse_networks
+from tests.agent_signature import verify_request
 from tests.waiting import wait_until_async
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
@@ -92,12 +95,18 @@ def ok(body: bytes = b'{"accepted":true}', extra: bytes = b"", status: bytes = b
     return answer
 
 
+CREDENTIAL = OutboundCredential("rso_out_transport-test", "whsec_" + base64.b64encode(b"k" * 32).decode())
+
+
 def client(timeout: float = 5.0, **options: object) -> HttpxAgentClient:
-    return HttpxAgentClient("agent-secret", timeout_seconds=timeout, **options)  # type: ignore[arg-type]
+    return HttpxAgentClient(timeout_seconds=timeout, **options)  # type: ignore[arg-type]
 
 
 async def deliver(c: HttpxAgentClient, url: str, payload: dict[str, object] | None = None) -> None:
-    await c.create_order(url, job_id=SyncJobId(uuid.uuid4()), correlation_id=uuid.uuid4(), payload=payload or {"n": 1})
+    await c.create_order(
+        AgentEndpoint(url, CREDENTIAL), job_id=SyncJobId(uuid.uuid4()), correlation_id=uuid.uuid4(),
+        payload=payload or {"n": 1},
+    )
 
 
 async def until(condition: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
@@ -125,13 +134,15 @@ def test_the_request_carries_the_contract_headers_and_the_json_body_and_the_conn
         c = client()
         job_id, correlation = SyncJobId(uuid.uuid4()), uuid.uuid4()
         payload = {"orderNumber": "Ø-1", "lines": [{"sku": "A", "quantity": "2", "unitPrice": "18.50"}]}
-        await c.create_order(server.url() + "/", job_id=job_id, correlation_id=correlation, payload=payload)
+        endpoint = AgentEndpoint(server.url() + "/", CREDENTIAL)
+        await c.create_order(endpoint, job_id=job_id, correlation_id=correlation, payload=payload)
         await deliver(c, server.url())
         await deliver(c, server.url())
         request_line, headers, body = headers_of(server.requests[0])
         assert request_line == "POST /sync/create-order HTTP/1.1"
         assert headers["host"] == f"127.0.0.1:{server.port}"
-        assert headers["authorization"] == "Bearer agent-secret"
+        assert headers["authorization"] == "Bearer rso_out_transport-test"
+        verify_request(CREDENTIAL.token, CREDENTIAL.signing_secret, headers, body, {})  # signed over the body
         assert headers["idempotency-key"] == str(job_id)
         assert headers["x-correlation-id"] == str(correlation)
         assert headers["content-type"] == "application/json"
@@ -288,7 +299,7 @@ def test_an_answer_over_the_size_limit_is_refused_naming_the_limit(answer: Answe
         c = client(max_response_bytes=1000)
         with pytest.raises(AgentUnavailable, match="larger than 1000 bytes"):
             await deliver(c, server.url())
-        await deliver(HttpxAgentClient("s", timeout_seconds=5), server.url())  # the default limit is 1 MiB
+        await deliver(HttpxAgentClient(timeout_seconds=5), server.url())  # the default limit is 1 MiB
         await c.aclose()
         await server.stop()
 
@@ -443,7 +454,7 @@ def test_an_http_proxy_from_the_environment_carries_the_call(no_proxy_env: pytes
         await deliver(c, "http://127.0.0.1:9")  # nothing listens there: only the proxy can answer
         request_line, headers, _ = headers_of(proxy.requests[0])
         assert request_line == "POST http://127.0.0.1:9/sync/create-order HTTP/1.1"
-        assert headers["authorization"] == "Bearer agent-secret"
+        assert headers["authorization"] == "Bearer rso_out_transport-test"
         await c.aclose()
         await proxy.stop()
 

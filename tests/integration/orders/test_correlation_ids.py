@@ -68,7 +68,7 @@ def test_an_orders_correlation_id_reaches_the_agent_the_worker_logs_and_the_call
     api: Client, agent: FakeAgent, worker: Worker, capfd: Capture, sent: bool
 ) -> None:
     configure_logging("INFO")
-    headers = register_agent(api, "vendor-c2", agent.url)
+    headers = register_agent(api, "vendor-c2", agent)
     extra = {"X-Correlation-ID": str(uuid.uuid4())} if sent else {}
     _log_lines(capfd)
 

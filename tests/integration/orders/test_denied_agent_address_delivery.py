@@ -22,7 +22,8 @@ def test_an_agent_host_that_resolves_into_a_denied_network_gets_no_order_and_the
     # DNS answer changed since it was registered.
     with psycopg.connect(settings.database_url) as conn:
         conn.execute(
-            "INSERT INTO agent_registry (vendor_id, agent_url, auth_token_hash) VALUES ('vendor-1', %s, 'x')",
+            "INSERT INTO agent_registry (vendor_id, agent_url, auth_token_hash, outbound_token, signing_secret) "
+            "VALUES ('vendor-1', %s, 'x', 'rso_out_x', 'whsec_eA==')",
             (agent.url.replace("127.0.0.1", "localhost"),),
         )
     worker = Worker(settings)

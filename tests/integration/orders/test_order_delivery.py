@@ -35,7 +35,7 @@ def _job(api: Any, job_id: str) -> dict[str, Any]:
 def test_an_order_reaches_the_agent_once_with_its_key_and_the_callback_sets_its_erp_reference(
     api: Client, agent: FakeAgent, worker: Worker, order_settings: Settings
 ) -> None:
-    headers = register_agent(api, "vendor-1", agent.url)
+    headers = register_agent(api, "vendor-1", agent)
     order = _place(api, "vendor-1")
     job_id = order["syncJobId"]
     assert order["status"] == "pending" and order["erpReference"] is None
@@ -45,7 +45,9 @@ def test_an_order_reaches_the_agent_once_with_its_key_and_the_callback_sets_its_
     worker.burst()
     (received,) = agent.orders_received()
     assert received.idempotency_key == job_id
-    assert received.headers["authorization"] == f"Bearer {order_settings.agent_secret}"
+    (outbound_token,) = agent.credentials  # the one the registration answered: not AGENT_SECRET
+    assert received.headers["authorization"] == f"Bearer {outbound_token}"
+    assert order_settings.agent_secret not in str(received.headers) and not agent.rejections
     assert received.headers["x-correlation-id"] == _job(api, job_id)["job"]["correlationId"]
     assert received.body["jobId"] == job_id and received.body["orderId"] == order["id"]
     assert received.body["lines"][0] == {"sku": "SKU-1", "quantity": "2", "unitPrice": "18.50"}
@@ -58,7 +60,7 @@ def test_an_order_reaches_the_agent_once_with_its_key_and_the_callback_sets_its_
     assert again.status_code == 200 and again.json()["result"] == "unchanged"
     clash = api.post("/api/agents/callback", json={**callback, "erpReference": "ERP-999"}, headers=headers)
     assert clash.status_code == 409, clash.text
-    other = register_agent(api, "vendor-2", agent.url)
+    other = register_agent(api, "vendor-2", agent)
     assert api.post("/api/agents/callback", json=callback, headers=other).status_code == 403
 
     got = api.get(f"/api/orders/{order['id']}", headers=admin(api)).json()
@@ -106,7 +108,7 @@ def _breaker_status_from_another_process(settings: Settings) -> str:
 def test_agent_down_opens_the_breaker_for_everyone_the_job_dies_and_a_dlq_retry_completes_it(
     api: Client, agent: FakeAgent, worker: Worker, order_settings: Settings
 ) -> None:
-    headers = register_agent(api, "vendor-1", agent.url)
+    headers = register_agent(api, "vendor-1", agent)
     agent.down()
     job_id = _place(api, "vendor-1")["syncJobId"]
 
@@ -154,7 +156,7 @@ def _audit_rows(worker: Worker) -> list[dict[str, Any]]:
 def test_redis_flushed_while_jobs_are_pending_every_order_is_still_delivered(
     api: Client, agent: FakeAgent, worker: Worker, order_settings: Settings
 ) -> None:
-    register_agent(api, "vendor-1", agent.url)
+    register_agent(api, "vendor-1", agent)
     jobs = {_place(api, "vendor-1", f"F-{i}")["syncJobId"] for i in range(5)}
     assert flush_rq(order_settings.redis_prefix) > 0
     worker.burst()
@@ -169,7 +171,7 @@ def test_redis_flushed_while_jobs_are_pending_every_order_is_still_delivered(
 def test_resolving_a_dead_letter_is_audited_and_takes_it_off_the_list(
     api: Client, agent: FakeAgent, worker: Worker
 ) -> None:
-    register_agent(api, "vendor-1", agent.url)
+    register_agent(api, "vendor-1", agent)
     agent.fail_with(422)
     job_id = _place(api, "vendor-1")["syncJobId"]
     worker.until(lambda: _job(api, job_id)["job"]["status"] == "failed", 20, "a permanent refusal")
@@ -203,7 +205,7 @@ def test_placing_orders_is_not_held_to_the_admin_rate_limit_but_admin_reads_are(
 def test_a_wake_up_that_meets_a_database_outage_is_woken_again_by_the_sweeper(
     api: Client, agent: FakeAgent, worker: Worker
 ) -> None:
-    register_agent(api, "vendor-1", agent.url)
+    register_agent(api, "vendor-1", agent)
     deliver = worker.services.deliver_order
     real_claims = deliver.claims
 

@@ -46,7 +46,7 @@ def test_an_order_for_a_vendor_with_no_registered_agent_is_a_409_and_nothing_is_
 def test_an_order_whose_agent_was_deregistered_is_dead_lettered_and_a_newcomer_gets_it_only_by_admin_retry(
     api: Client, agent: FakeAgent, worker: Worker
 ) -> None:
-    register_agent(api, "vendor-1", agent.url)
+    register_agent(api, "vendor-1", agent)
     job_id = api.post("/api/orders", json=order_body("vendor-1"), headers=admin(api)).json()["syncJobId"]
     assert api.delete("/api/admin/agents/vendor-1", headers=admin(api)).status_code == 204
 
@@ -58,7 +58,7 @@ def test_an_order_whose_agent_was_deregistered_is_dead_lettered_and_a_newcomer_g
     assert "no agent is registered for vendor vendor-1" in letter["lastError"]
 
     # Anyone holding the registration secret may register vendor-1 again: it receives nothing by itself.
-    register_agent(api, "vendor-1", agent.url)
+    register_agent(api, "vendor-1", agent)
     assert worker.sweep() == 0
     worker.burst()
     assert agent.orders_received() == [] and _job(api, job_id)["status"] == "failed"

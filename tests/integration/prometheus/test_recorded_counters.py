@@ -60,7 +60,7 @@ def test_pushes_move_the_row_counters_by_exactly_their_rows_outcomes(api: Client
 def test_the_worker_counts_each_delivery_by_outcome(
     api: Client, agent: FakeAgent, metrics_settings: Settings
 ) -> None:
-    register_agent(api, "vendor-1", agent.url)
+    register_agent(api, "vendor-1", agent)
     worker = Worker(metrics_settings)
     try:
         before = scrape(api)

@@ -21,7 +21,9 @@ import httpx
 import pytest
 
 from restosync_adapters.agent_client import MAX_RESPONSE_BYTES, HttpxAgentClient
+from restosync_adapters.outbound_signing import signed_headers
 from restosync_core.errors import AgentRefused, AgentUnavailable
+from restosync_core.model.agents import AgentEndpoint
 from restosync_core.model.catalog import Item, StockLevel
 from restosync_core.model.reconciliation import ReconciledEntity
 from restosync_core.policies.agent_url import AgentUrlPolicy, parse_networks
@@ -46,7 +48,6 @@ from tests.unit.reconciliation.test_protocol_vectors import (
 pytestmark = pytest.mark.anyio
 
 ITEMS, STOCK = ReconciledEntity.ITEMS, ReconciledEntity.STOCK
-TOKEN = "reconciliation-agent-secret-0123456789"
 
 
 @dataclass
@@ -54,13 +55,14 @@ class Setup:
     erp: ErpSimulator
     agent: FakeAgent
     client: HttpxAgentClient
+    endpoint: AgentEndpoint
 
     async def checksums(self, entity: ReconciledEntity = ITEMS, rng: PositionRange = WHOLE,
                         parts: int = 4) -> list[RangeDigest]:
-        return await self.client.checksums(self.agent.url, entity, rng, parts, correlation_id=uuid.uuid4())
+        return await self.client.checksums(self.endpoint, entity, rng, parts, correlation_id=uuid.uuid4())
 
     async def rows(self, entity: ReconciledEntity = ITEMS, rng: PositionRange = WHOLE) -> list[Item | StockLevel]:
-        return await self.client.rows(self.agent.url, entity, rng, correlation_id=uuid.uuid4())
+        return await self.client.rows(self.endpoint, entity, rng, correlation_id=uuid.uuid4())
 
     def tamper(self, rewrite: Callable[[dict[str, Any]], None]) -> None:
         """Rewrite every following reconciliation answer in place."""
@@ -88,17 +90,18 @@ def agent(erp: ErpSimulator) -> Iterator[FakeAgent]:
 
 @pytest.fixture
 async def setup(erp: ErpSimulator, agent: FakeAgent) -> AsyncIterator[Setup]:
-    client = HttpxAgentClient(TOKEN, timeout_seconds=0.5)
+    client = HttpxAgentClient(timeout_seconds=0.5)
     try:
-        yield Setup(erp, agent, client)
+        yield Setup(erp, agent, client, agent.endpoint())
     finally:
         await client.aclose()
 
 
-async def get(url: str) -> httpx.Response:
-    """A plain GET to the agent, as any HTTP client would send it."""
+async def get(agent: FakeAgent, url: str) -> httpx.Response:
+    """A plain GET to the agent, as any HTTP client would send it (signed, or the agent answers 401)."""
+    credential = agent.endpoint().credential
     async with httpx.AsyncClient() as http:
-        return await http.get(url)
+        return await http.get(url, headers=signed_headers(credential, httpx.URL(url).raw_path))
 
 
 def pairs(erp: ErpSimulator, entity: ReconciledEntity) -> list[tuple[int, str]]:
@@ -111,7 +114,7 @@ def pairs(erp: ErpSimulator, entity: ReconciledEntity) -> list[tuple[int, str]]:
 
 
 async def test_the_documented_example_answer_comes_back_from_the_agent_byte_for_byte(setup: Setup) -> None:
-    response = await get(f"{setup.agent.url}/sync/checksum?entity=items&from=0&to=4294967296&parts=4")
+    response = await get(setup.agent, f"{setup.agent.url}/sync/checksum?entity=items&from=0&to=4294967296&parts=4")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json() == EXAMPLE_ANSWER
@@ -122,7 +125,7 @@ async def test_the_documented_example_answer_comes_back_from_the_agent_byte_for_
 
 
 async def test_the_stock_vector_and_the_defaults(setup: Setup) -> None:
-    answer = (await get(f"{setup.agent.url}/sync/checksum?entity=stock")).json()
+    answer = (await get(setup.agent, f"{setup.agent.url}/sync/checksum?entity=stock")).json()
     assert answer == {"entity": "stock", "from": 0, "to": POSITION_SPACE, "count": 2, "checksum": STOCK_CHECKSUM,
                       "parts": [{"count": 2, "checksum": STOCK_CHECKSUM}]}
     assert await setup.checksums(STOCK, WHOLE, 1) == [RangeDigest(2, STOCK_CHECKSUM)]
@@ -159,17 +162,18 @@ async def test_rows_round_trip_items_and_stock(setup: Setup) -> None:
 
 async def test_the_calls_carry_the_contract_headers_and_parameters(setup: Setup) -> None:
     correlation_id = uuid.uuid4()
-    await setup.client.checksums(setup.agent.url, STOCK, PositionRange(10, 17), 3, correlation_id=correlation_id)
-    await setup.client.rows(setup.agent.url + "/", ITEMS, PositionRange(1975234000, 1975235000),
+    await setup.client.checksums(setup.endpoint, STOCK, PositionRange(10, 17), 3, correlation_id=correlation_id)
+    slash = AgentEndpoint(setup.agent.url + "/", setup.endpoint.credential)
+    await setup.client.rows(slash, ITEMS, PositionRange(1975234000, 1975235000),
                             correlation_id=correlation_id)
-    await setup.client.rows(setup.agent.url, STOCK, PositionRange(0, 5), correlation_id=correlation_id)
+    await setup.client.rows(setup.endpoint, STOCK, PositionRange(0, 5), correlation_id=correlation_id)
     assert [r.path for r in setup.agent.requests] == [
         "/sync/checksum?entity=stock&from=10&to=17&parts=3",
         "/sync/items?from=1975234000&to=1975235000",
         "/sync/stock?from=0&to=5",
     ]
     for r in setup.agent.requests:
-        assert r.headers["authorization"] == f"Bearer {TOKEN}"
+        assert r.headers["authorization"] == f"Bearer {setup.endpoint.credential.token}"
         assert r.headers["x-correlation-id"] == str(correlation_id)
         assert r.headers["accept"] == "application/json"
     assert setup.erp.calls[0] == ("checksum", "stock", 10, 17, 3)
@@ -180,12 +184,12 @@ async def test_the_calls_carry_the_contract_headers_and_parameters(setup: Setup)
 
 async def test_a_denied_address_is_refused_without_calling(agent: FakeAgent) -> None:
     policy = AgentUrlPolicy(denied_networks=parse_networks("127.0.0.0/8"))
-    client = HttpxAgentClient(TOKEN, timeout_seconds=0.5, url_policy=policy)
+    client = HttpxAgentClient(timeout_seconds=0.5, url_policy=policy)
     try:
         with pytest.raises(AgentRefused, match="denied network"):
-            await client.checksums(agent.url, ITEMS, WHOLE, 4, correlation_id=uuid.uuid4())
+            await client.checksums(agent.endpoint(), ITEMS, WHOLE, 4, correlation_id=uuid.uuid4())
         with pytest.raises(AgentRefused, match="denied network"):
-            await client.rows(agent.url, STOCK, WHOLE, correlation_id=uuid.uuid4())
+            await client.rows(agent.endpoint(), STOCK, WHOLE, correlation_id=uuid.uuid4())
     finally:
         await client.aclose()
     assert agent.requests == []
@@ -231,7 +235,7 @@ async def test_parameters_out_of_bounds_are_a_400_problem_naming_the_limit(setup
         ("/stock?from=-1", "from", "decimal integer"),
         ("/stock?from=x", "from", "decimal integer"),
     ]:
-        response = await get(base + query)
+        response = await get(setup.agent, base + query)
         assert response.status_code == 400, query
         assert response.headers["content-type"] == "application/problem+json"
         problem = response.json()

@@ -89,7 +89,7 @@ class Vendor:
                  vendor: str = VENDOR) -> None:
         self.api, self.settings, self.agent, self.erp, self.id = api, settings, agent, erp, vendor
         insert_mappings(settings.database_url, vendor, [("unit", "KG", "kg"), ("vat", "TVA20", "vat-20")])
-        self.headers = register_agent(api, vendor, agent.url)
+        self.headers = register_agent(api, vendor, agent)
         self.push_all()
 
     def push(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -272,7 +272,7 @@ def test_the_hourly_check_queues_one_run_per_online_vendor(
 ) -> None:
     Vendor(api, recon_settings, agent, erp, "acme")
     Vendor(api, recon_settings, agent, erp, "beta")
-    register_agent(api, "gone", agent.url)
+    register_agent(api, "gone", agent)
     rows_of(recon_settings.database_url,
             "UPDATE agent_registry SET status = 'offline' WHERE vendor_id = 'gone' RETURNING vendor_id")
     services = worker.services

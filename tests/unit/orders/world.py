@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from restosync_adapters.bootstrap import Services
+from restosync_core.model.agents import OutboundCredential
 from restosync_core.model.delivery import AgentCallback, CallbackStatus, DeliveryOutcome, NewOrder, NewOrderLine
 from restosync_core.model.ids import SyncJobId, VendorId
 from restosync_core.model.orders import SyncJob
@@ -86,7 +87,9 @@ class World:
 
     def register_agent(self, vendor: str = VENDOR, url: str = AGENT_URL) -> None:
         """The vendor's agent row (orders are only placed for a registered vendor) and where it listens."""
-        run(FakeAgentRepository(self.db).insert(NewRegistration(VendorId(vendor), url, "hash", None, self.clock.now())))
+        outbound = OutboundCredential.issue()
+        registration = NewRegistration(VendorId(vendor), url, "hash", None, self.clock.now(), outbound)
+        run(FakeAgentRepository(self.db).insert(registration))
         self.directory.urls[vendor] = url
 
     def deregister_agent(self, vendor: str = VENDOR) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from restosync_core.model.agents import OutboundCredential
 from restosync_core.model.ids import VendorId
 from restosync_core.model.mappings import MappingType, NewMapping
 from restosync_core.model.reconciliation import RunScope, RunStatus
@@ -22,7 +23,9 @@ def test_bootstrap_builds_a_working_reconciliation_from_its_parts() -> None:
     erp.fill(30)
     services = unit_services(db, clock, reconciliation_agent=SimulatedAgent(erp))
     vendor = VendorId("acme")
-    run(FakeAgentRepository(db).insert(NewRegistration(vendor, "http://agent.test", "hash", None, clock.now())))
+    outbound = OutboundCredential.issue()
+    run(FakeAgentRepository(db).insert(NewRegistration(vendor, "http://agent.test", "hash", None, clock.now(),
+                                                            outbound)))
     run(services.seed_mappings([NewMapping(vendor, MappingType.UNIT, "KG", "kg"),
                                 NewMapping(vendor, MappingType.VAT, "TVA20", "vat-20")]))
     run(services.ingest_items(vendor, erp.items))
@@ -45,7 +48,9 @@ def test_the_weekly_archive_removes_finished_runs_and_their_events_never_an_acti
     services = unit_services(db, clock)
     vendors = [VendorId("old"), VendorId("busy")]
     for vendor in vendors:
-        run(FakeAgentRepository(db).insert(NewRegistration(vendor, "http://agent.test", "hash", None, clock.now())))
+        outbound = OutboundCredential.issue()
+        run(FakeAgentRepository(db).insert(NewRegistration(vendor, "http://agent.test", "hash", None, clock.now(),
+                                                            outbound)))
     finished = run(services.trigger_reconciliation(vendors[0], RunScope.ITEMS))
     run(services.run_reconciliation(finished.run.id, vendors[0]))
     active = run(services.trigger_reconciliation(vendors[1], RunScope.ITEMS))  # queued, never run

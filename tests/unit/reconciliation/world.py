@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from restosync_core.model.agents import OutboundCredential
 from restosync_core.model.ids import VendorId
 from restosync_core.model.mappings import MappingType
 from restosync_core.model.reconciliation import ReconciledEntity, ReconciliationRun, RunScope, RunTrigger
@@ -82,7 +83,9 @@ class World:
 
     def register(self, vendor: str | None = None) -> None:
         run(FakeAgentRepository(self.db).insert(
-            NewRegistration(VendorId(vendor or self.vendor), AGENT_URL, "hash", None, self.clock.now())
+            NewRegistration(
+                VendorId(vendor or self.vendor), AGENT_URL, "hash", None, self.clock.now(), OutboundCredential.issue()
+            )
         ))
 
     def sync(self, warehouses: tuple[str, ...] = ("WH-1", "WH-2")) -> None:
