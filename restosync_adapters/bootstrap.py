@@ -53,7 +53,7 @@ from restosync_adapters.queues import IMAGE_SYNC, LOGICAL_QUEUES, ORDER_SYNC, RE
 from restosync_adapters.redis.admission import RedisAdmission
 from restosync_adapters.redis.clients import make_async_redis, make_sync_redis
 from restosync_adapters.redis.mapping_invalidation import RedisMappingInvalidation
-from restosync_adapters.redis.rate_limiter import RedisRateLimiter
+from restosync_adapters.redis.rate_limiter import RedisAuthThrottle, RedisRateLimiter
 from restosync_adapters.redis.token_cache import RedisAgentTokenCache
 from restosync_adapters.rq_queue import JsonJob, RqJobQueue, RqReconciliationQueue
 from restosync_adapters.settings import Settings
@@ -255,6 +255,8 @@ class Services:
     alerts: AlertSink
     rate_limiter: RateLimiter
     admit: Admit
+    auth_throttle: RedisAuthThrottle | None
+    """Failed authentications per IP and vendor (``None`` with RATE_LIMITS_ENABLED=false or a replaced limiter)."""
     mapping_resolver: MappingResolver
     mapping_invalidation: MappingInvalidation
     queue: JobQueue
@@ -410,6 +412,13 @@ def bootstrap(
         if isinstance(rate_limiter, RedisRateLimiter) and isinstance(tokens, RedisAgentTokenCache)
         else _charge_only(rate_limiter)  # a replaced limiter or cache (tests): nothing to read ahead with
     )
+    auth_throttle = (
+        RedisAuthThrottle(
+            async_redis, rate_limiter, per_ip=settings.auth_failures_per_ip,
+            per_vendor=settings.auth_failures_per_vendor, window_seconds=settings.auth_failure_window_seconds,
+        )
+        if settings.rate_limits_enabled and isinstance(rate_limiter, RedisRateLimiter) else None
+    )
 
     # --- mappings: one resolver (and its cache) per process, kept fresh through Redis
     invalidation: MappingInvalidation = part(
@@ -502,6 +511,7 @@ def bootstrap(
         alerts=alerts,
         rate_limiter=rate_limiter,
         admit=admit,
+        auth_throttle=auth_throttle,
         mapping_resolver=resolver,
         mapping_invalidation=invalidation,
         queue=queue,
@@ -510,7 +520,7 @@ def bootstrap(
         agent_directory=directory,
         # agents: bcrypt off the hot path via the token cache
         register_agent=RegisterAgent(uow, hasher, tokens, clock, url_policy),
-        authenticate_agent=AuthenticateAgent(uow, hasher, tokens),
+        authenticate_agent=AuthenticateAgent(uow, hasher, tokens, auth_throttle),
         record_heartbeat=RecordAgentHeartbeat(uow, clock, flush_interval=settings.agent_heartbeat_flush_seconds),
         deregister_agent=DeregisterAgent(uow, tokens, clock),
         get_agent=GetAgent(uow, clock),

@@ -133,6 +133,13 @@ def _slack_url_allowed(url: str, production: bool) -> bool:
     return not production and parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost")
 
 
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be more than 0")
+    return value
+
+
 def _non_negative_float(raw: str) -> float:
     value = float(raw)
     if value < 0:
@@ -159,6 +166,14 @@ class Settings:
     log_level: str = _env("LOG_LEVEL", "INFO")
     disk_min_free_mb: int = _env("DISK_MIN_FREE_MB", 512, _positive_int)
     memory_max_rss_mb: int = _env("MEMORY_MAX_RSS_MB", 1024, _positive_int)
+    http_headers_timeout_seconds: float = _env(
+        "HTTP_HEADERS_TIMEOUT_SECONDS", 10.0, _positive_float,
+        doc="a request whose headers are not all in by then is answered 408 and its connection closed",
+    )
+    http_body_timeout_seconds: float = _env(
+        "HTTP_BODY_TIMEOUT_SECONDS", 30.0, _positive_float,
+        doc="a request whose body is not all in by then (after its headers) has its connection closed",
+    )
     # Rate limits, requests per minute (REQ-3, REQ-13).
     rate_limit_global: int = _env("RATE_LIMIT_GLOBAL_PER_MIN", 120, _positive_int)
     rate_limit_register: int = _env("RATE_LIMIT_REGISTER_PER_MIN", 10, _positive_int)
@@ -166,7 +181,20 @@ class Settings:
     rate_limit_admin: int = _env("RATE_LIMIT_ADMIN_PER_MIN", 30, _positive_int)
     rate_limit_sync: int = _env("RATE_LIMIT_SYNC_PER_MIN", 60, _positive_int)
     rate_limit_sync_batch: int = _env("RATE_LIMIT_SYNC_BATCH_PER_MIN", 10, _positive_int)
+    rate_limit_callback: int = _env(
+        "RATE_LIMIT_CALLBACK_PER_MIN", 600, _positive_int,
+        doc="order callbacks per agent (about 10 a second: a burst of orders confirmed at once)",
+    )
     rate_limits_enabled: bool = _env("RATE_LIMITS_ENABLED", True, _bool)
+    auth_failures_per_ip: int = _env(
+        "AUTH_FAILURES_PER_IP", 20, _positive_int,
+        doc="failed authentications from one address in the window before it gets 429 on every route",
+    )
+    auth_failures_per_vendor: int = _env(
+        "AUTH_FAILURES_PER_VENDOR", 50, _positive_int,
+        doc="failed agent authentications naming one vendor in the window before its uncached tokens get 429",
+    )
+    auth_failure_window_seconds: int = _env("AUTH_FAILURE_WINDOW_SECONDS", 300, _positive_int)
     # --- agents
     agent_token_cache_ttl: int = _env(
         "AGENT_TOKEN_CACHE_TTL_SECONDS", 300, _positive_int,

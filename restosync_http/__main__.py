@@ -19,6 +19,7 @@ from restosync_adapters.lifecycle import watch_parent
 from restosync_adapters.logging import configure_logging
 from restosync_adapters.settings import Settings
 from restosync_http.app import create_app
+from restosync_http.slow_clients import with_deadlines
 
 log = logging.getLogger("restosync.api")
 
@@ -36,12 +37,17 @@ def main(argv: list[str] | None = None) -> int:
     if settings.uses_dev_secrets:
         log.warning("using the development AGENT_SECRET/API_SECRET; set real ones (refused when ENV=production)")
     serve(create_app(bootstrap(settings)), args.host or settings.host, args.port or settings.port,
-          graceful_seconds=args.graceful_seconds)
+          graceful_seconds=args.graceful_seconds, headers_seconds=settings.http_headers_timeout_seconds,
+          body_seconds=settings.http_body_timeout_seconds)
     return 0
 
 
-def serve(app: Litestar, host: str, port: int, *, graceful_seconds: float = 30.0) -> None:
-    """Run ``app`` until SIGTERM/SIGINT; in-flight requests get ``graceful_seconds`` to finish."""
+def serve(
+    app: Litestar, host: str, port: int, *, graceful_seconds: float = 30.0, headers_seconds: float = 10.0,
+    body_seconds: float = 30.0,
+) -> None:
+    """Run ``app`` until SIGTERM/SIGINT; in-flight requests get ``graceful_seconds`` to finish. A request's
+    headers must arrive within ``headers_seconds``, its body within ``body_seconds`` more (``slow_clients``)."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -52,7 +58,7 @@ def serve(app: Litestar, host: str, port: int, *, graceful_seconds: float = 30.0
         server_header=False,
         timeout_graceful_shutdown=math.ceil(graceful_seconds),
         loop="uvloop",
-        http="httptools",
+        http=with_deadlines(headers_seconds, body_seconds),
     )
     log.info("restosync API listening on http://%s:%s", host, port)
     uvicorn.Server(config).run()

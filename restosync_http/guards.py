@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -12,6 +13,8 @@ from restosync_adapters.bootstrap import Services
 from restosync_core.errors import Unauthenticated
 from restosync_core.model.ids import VendorId
 from restosync_core.use_cases.authenticate_agent import AGENT_AUTH_FAILED
+
+log = logging.getLogger("restosync.auth")
 
 API_KEY_HEADER = "x-api-key"
 VENDOR_HEADER = "x-vendor-id"
@@ -24,14 +27,29 @@ def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
     return services
 
 
-def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+async def _failed(connection: ASGIConnection[Any, Any, Any, Any], what: str) -> None:
+    """Count a failed authentication against the caller's address, and log it (never what was presented)."""
+    client = client_of(connection)
+    log.warning("%s from %s on %s %s", what, client, connection.scope.get("method", ""), connection.url.path)
+    throttle = services_of(connection).auth_throttle
+    if throttle is not None:
+        await throttle.failed(client, None)
+
+
+async def api_key_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Admin routes: ``X-API-Key`` equal to ``API_SECRET``, compared in constant time.
 
-    A missing key and a wrong key get the same 401 body.
+    A missing key and a wrong key get the same 401 body; the failure is logged (without the
+    key) and counted against the caller's address (``AUTH_FAILURES_PER_IP``).
     """
     expected = services_of(connection).settings.api_secret.encode("utf-8")
     given = connection.headers.get(API_KEY_HEADER, "").encode("utf-8")
     if not hmac.compare_digest(given, expected):
+        await _failed(connection, "admin authentication failed (missing or wrong X-API-Key)")
         raise Unauthenticated("a valid X-API-Key header is required")
 
 
@@ -42,14 +60,15 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def registration_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def registration_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """``POST /api/agents/register``: ``Authorization: Bearer <AGENT_SECRET>``, in constant time.
 
-    A missing and a wrong secret get the same 401 body.
+    A missing and a wrong secret get the same 401 body (logged without the secret, and counted).
     """
     expected = services_of(connection).settings.agent_secret.encode("utf-8")
     given = (bearer_token(connection) or "").encode("utf-8")
     if not hmac.compare_digest(given, expected):
+        await _failed(connection, "registration refused (missing or wrong registration secret)")
         raise Unauthenticated("a valid registration secret (Authorization: Bearer) is required")
 
 
@@ -65,8 +84,9 @@ async def agent_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
     token = bearer_token(connection)
     vendor = connection.headers.get(VENDOR_HEADER, "")
     if token is None or not vendor:
+        await _failed(connection, "agent authentication failed (no token or no X-Vendor-ID)")
         raise Unauthenticated(AGENT_AUTH_FAILED)
-    vendor_id = await services_of(connection).authenticate_agent(vendor, token)
+    vendor_id = await services_of(connection).authenticate_agent(vendor, token, client=client_of(connection))
     connection.state[AGENT_VENDOR_STATE] = vendor_id
 
 

@@ -16,12 +16,17 @@ Usage (in a controller)::
   two limits never share a counter), the ``Settings`` attribute holding its
   requests per minute, and who it counts: :func:`per_ip`, :func:`per_agent` or
   :func:`per_api_key`. Ready-made: ``GLOBAL``, ``REGISTER``, ``HEARTBEAT``,
-  ``ADMIN``, ``SYNC``, ``SYNC_BATCH``; declare others the same way.
+  ``ADMIN``, ``SYNC``, ``SYNC_BATCH``, ``CALLBACK``; declare others the same way.
 - ``opt`` layers as Litestar merges it: the innermost ``rate_limits(...)``
   (handler over controller over router) replaces the outer one; list several
   limits in one call to apply them all.
 - The global limit (``RATE_LIMIT_GLOBAL_PER_MIN`` per IP) applies on top, to
   every route except ``GET /health`` and routes with ``opt=NO_GLOBAL_LIMIT``.
+- Failed authentications (a wrong admin key, registration secret or agent
+  token) are counted per IP and per vendor (``AuthThrottle``): an IP with
+  ``AUTH_FAILURES_PER_IP`` of them in ``AUTH_FAILURE_WINDOW_SECONDS`` gets 429 on
+  every route but ``GET /health`` (checked here, in the same Redis round trip);
+  the vendor limit is applied by the agent authentication itself.
 - Over a limit: 429 problem details naming the limit, with ``Retry-After``. A
   refused request is not counted. ``RATE_LIMITS_ENABLED=false`` switches every
   limit off.
@@ -100,6 +105,7 @@ HEARTBEAT = RateLimit("heartbeat", "rate_limit_heartbeat", per_agent, "per agent
 ADMIN = RateLimit("admin", "rate_limit_admin", per_api_key, "per API key")
 SYNC = RateLimit("sync", "rate_limit_sync", per_agent, "per agent")
 SYNC_BATCH = RateLimit("sync-batch", "rate_limit_sync_batch", per_agent, "per agent")
+CALLBACK = RateLimit("callback", "rate_limit_callback", per_agent, "per agent")
 
 NO_GLOBAL_LIMIT: dict[str, Any] = {OPT_NO_GLOBAL: True}
 
@@ -109,12 +115,21 @@ def rate_limits(*limits: RateLimit) -> dict[str, Any]:
     return {OPT_LIMITS: tuple(limits)}
 
 
+def _health(scope: HTTPScope) -> bool:
+    return scope["path"].rstrip("/") == "/health" and scope["method"] == "GET"
+
+
 def _applicable(scope: HTTPScope) -> list[RateLimit]:
     handler = scope.get("route_handler")
     opt: dict[str, Any] = getattr(handler, "opt", None) or {}
     limits = list(opt.get(OPT_LIMITS, ()))
-    exempt = opt.get(OPT_NO_GLOBAL) or (scope["path"].rstrip("/") == "/health" and scope["method"] == "GET")
+    exempt = opt.get(OPT_NO_GLOBAL) or _health(scope)
     return limits if exempt else [GLOBAL, *limits]
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _agent_vendor(scope: HTTPScope) -> str | None:
@@ -154,10 +169,19 @@ class RateLimitMiddleware:
             RateCharge(limit.name, limit.key(scope), int(getattr(settings, limit.setting)), limit.window_seconds)
             for limit in limits
         ]
+        throttle = services.auth_throttle
+        if throttle is not None and not _health(scope):  # an IP that failed to authenticate too often
+            charges.insert(0, throttle.ip_gate(client_address(scope)))
         decision = await services.admit(charges, vendor)
         if decision.allowed or decision.exceeded is None:
             return
         exceeded = decision.exceeded
+        if not exceeded.counted:
+            raise RateLimited(
+                f"too many failed authentications from this address: {exceeded.limit} per "
+                f"{exceeded.window_seconds} s (AUTH_FAILURES_PER_IP); retry in {decision.retry_after_seconds} s",
+                retry_after_seconds=decision.retry_after_seconds,
+            )
         who = next(limit.who for limit in limits if limit.name == exceeded.name)
         raise RateLimited(
             f"rate limit '{exceeded.name}' exceeded: {exceeded.limit} requests per "

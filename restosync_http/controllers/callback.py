@@ -13,6 +13,7 @@ from restosync_core.model.ids import SyncJobId
 from restosync_http.dto.orders import CallbackRequest, CallbackResponse, SyncJobResponse
 from restosync_http.guards import agent_guard, authenticated_vendor, services_of
 from restosync_http.openapi import problems
+from restosync_http.rate_limit import CALLBACK, rate_limits
 
 
 class CallbackController(Controller):
@@ -20,6 +21,7 @@ class CallbackController(Controller):
     tags = ["agents", "orders"]
     guards = [agent_guard]
     security = [{"AgentBearer": []}]
+    opt = rate_limits(CALLBACK)
 
     @post(
         "/",
@@ -29,7 +31,8 @@ class CallbackController(Controller):
             "Agent auth. `completed` (with `erpReference`) completes the sync job and sets the order's ERP "
             "reference in one transaction; `failed` fails that delivery attempt (retried with backoff, or "
             "dead-lettered when out of attempts). The same callback again answers 200 `unchanged`; a job of "
-            "another vendor answers 403; a second `completed` with another `erpReference` answers 409."
+            "another vendor answers 403; a second `completed` with another `erpReference` answers 409. Limited to "
+            "`RATE_LIMIT_CALLBACK_PER_MIN` (600) per minute per agent."
         ),
         status_code=HTTP_200_OK,
         responses=problems(

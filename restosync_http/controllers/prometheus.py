@@ -43,7 +43,7 @@ def per_scraper(scope: Any) -> str:
 SCRAPE = RateLimit("metrics", "rate_limit_admin", per_scraper, "per scraper")
 
 
-def metrics_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def metrics_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The admin key when ``X-API-Key`` is sent (a wrong one is refused whatever else comes with it), else
     ``Authorization: Bearer <METRICS_TOKEN>`` when that token is set; 401 otherwise."""
     if API_KEY_HEADER not in connection.headers:
@@ -52,7 +52,7 @@ def metrics_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseR
         if expected and hmac.compare_digest(given, expected):
             return
     try:
-        api_key_guard(connection, handler)
+        await api_key_guard(connection, handler)
     except Unauthenticated:
         raise Unauthenticated(
             "a valid X-API-Key header, or Authorization: Bearer <METRICS_TOKEN>, is required"

@@ -15,7 +15,7 @@ from restosync_core.model.pagination import Page, PageRequest
 from restosync_core.policies.agent_health import StatusTransition
 from restosync_core.ports.agents import Heartbeat, HeartbeatRecorded, NewRegistration
 from restosync_core.ports.alerts import Alert
-from restosync_core.ports.rate_limit import RateCharge, RateDecision
+from restosync_core.ports.rate_limit import RateCharge, RateDecision, Throttled
 
 AGENTS = "agent_registry"
 
@@ -203,3 +203,17 @@ class FakeRateLimiter:
     def reset(self) -> None:
         self.counts.clear()
 
+
+class FakeAuthThrottle:
+    """``AuthThrottle`` in memory: failures per client and per vendor, no window (the test decides)."""
+
+    def __init__(self, per_vendor: int) -> None:
+        self.per_vendor = per_vendor
+        self.failures: list[tuple[str, str | None]] = []
+
+    async def vendor_throttled(self, vendor_id: str) -> Throttled | None:
+        count = sum(1 for _, vendor in self.failures if vendor == vendor_id)
+        return Throttled(self.per_vendor, 300, 42) if count >= self.per_vendor else None
+
+    async def failed(self, client: str, vendor_id: str | None) -> None:
+        self.failures.append((client, vendor_id))

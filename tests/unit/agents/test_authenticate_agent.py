@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from restosync_core.errors import Unauthenticated
+from restosync_core.errors import RateLimited, Unauthenticated
 from restosync_core.model.audit import AuditEntry, RequestContext
 from restosync_core.model.ids import VendorId
-from restosync_core.use_cases.authenticate_agent import AGENT_AUTH_FAILED
-from tests.fakes.agents import FakeTokenHasher
-from tests.unit.agents.helpers import TOKEN_A, TOKEN_B, World, run
+from restosync_core.use_cases.authenticate_agent import AGENT_AUTH_FAILED, AuthenticateAgent
+from tests.fakes.agents import FakeAuthThrottle, FakeTokenHasher
+from tests.unit.agents.helpers import TOKEN_A, TOKEN_B, AgentsUnitOfWork, World, run
 
 
 def test_the_slow_hash_is_used_once_then_the_token_is_recognised_from_the_cache() -> None:
@@ -75,3 +75,24 @@ def test_a_verification_racing_a_revocation_does_not_bring_the_token_back() -> N
     run(world.registry.deregister("v1"))  # ... the vendor is deregistered meanwhile ...
     run(world.tokens.remember(vendor, TOKEN_A, stamp))  # ... and it then tries to cache the token
     assert not run(world.tokens.recognises(vendor, TOKEN_A))
+
+
+def test_failures_are_counted_with_the_client_and_a_throttled_vendor_admits_only_cached_tokens() -> None:
+    world = World()
+    world.register("v1", TOKEN_A)
+    throttle = FakeAuthThrottle(per_vendor=2)
+    authenticate = AuthenticateAgent(lambda: AgentsUnitOfWork(world.db), world.hasher, world.tokens, throttle)
+    assert run(authenticate("v1", TOKEN_A, client="10.0.0.9")) == "v1"  # cached from now on
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            run(authenticate("v1", TOKEN_B, client="10.0.0.7"))
+    with pytest.raises(Unauthenticated):
+        run(authenticate("bad vendor", TOKEN_B, client="10.0.0.8"))  # counted for the address alone
+    assert throttle.failures == [("10.0.0.7", "v1"), ("10.0.0.7", "v1"), ("10.0.0.8", None)]
+
+    with pytest.raises(RateLimited) as refused:
+        run(authenticate("v1", TOKEN_B, client="10.0.0.7"))
+    assert refused.value.retry_after_seconds == 42
+    assert "AUTH_FAILURES_PER_VENDOR" in refused.value.message and "vendor v1" in refused.value.message
+    assert run(authenticate("v1", TOKEN_A, client="10.0.0.9")) == "v1"  # its own agent, cached: still in
+    assert len(throttle.failures) == 3  # a throttled attempt is refused before bcrypt, not counted again
