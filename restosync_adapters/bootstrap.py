@@ -445,6 +445,7 @@ def bootstrap(
             sync_redis,
             prefix,
             job_timeout_seconds=int(settings.agent_timeout_seconds + JOB_TIMEOUT_MARGIN_SECONDS),
+            stale_after_seconds=settings.order_claim_seconds,
         ),
     )
     breaker: CircuitBreaker = part(

@@ -23,6 +23,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.utils import utcparse
 
 from restosync_adapters.logging import Outage
 from restosync_adapters.queues import ORDER_SYNC, RECONCILIATION, rq_queue_name
@@ -73,10 +74,26 @@ def run_wake_id(prefix: str, run_id: RunId) -> str:
     return f"{_UNSAFE.sub('_', prefix)}-reconcile-{run_id}"
 
 
-def _delete_if_finished(connection: redis.Redis, rq_id: str) -> bool:
-    """Delete the RQ job ``rq_id`` if it has finished (RQ keeps it a while); True if it had."""
-    if connection.hget(JsonJob.key_for(rq_id), "status") != b"finished":
+def _delete_if_spent(connection: redis.Redis, rq_id: str, stale_after_seconds: float | None) -> bool:
+    """Delete the RQ job ``rq_id`` if it can wake no one any more; True if it was deleted.
+
+    Spent: it finished (RQ keeps it a while), or it started more than ``stale_after_seconds`` ago
+    while its sync job is due again (the sweeper asks only for due jobs). A live worker claims its
+    job the moment it starts and is done within the claim, which moves the job's due time on: a
+    wake-up still "started" past that belongs to a worker that died before claiming (SIGKILL, OOM),
+    and RQ would keep it "started" for as long as its job timeout and registry cleanup take.
+    """
+    status, raw_started = connection.hmget(JsonJob.key_for(rq_id), ["status", "started_at"])
+    started = raw_started.decode() if isinstance(raw_started, bytes) else raw_started or ""
+    stale = (
+        status == b"started" and stale_after_seconds is not None and bool(started)
+        and utcparse(started) + timedelta(seconds=stale_after_seconds) < datetime.now(UTC)
+    )
+    if status != b"finished" and not stale:
         return False
+    if stale:
+        log.warning("wake-up %s started %s and never claimed its job (its worker died?); replacing it",
+                    rq_id, started)
     with contextlib.suppress(NoSuchJobError):  # unless it expired meanwhile
         JsonJob.fetch(rq_id, connection=connection).delete()
     return True
@@ -85,11 +102,17 @@ def _delete_if_finished(connection: redis.Redis, rq_id: str) -> bool:
 class RqJobQueue:
     """``connection``: the process's blocking Redis client (``Services.sync_redis``); its owner closes it."""
 
-    def __init__(self, connection: redis.Redis, prefix: str, *, job_timeout_seconds: int) -> None:
+    def __init__(
+        self, connection: redis.Redis, prefix: str, *, job_timeout_seconds: int,
+        stale_after_seconds: float | None = None,
+    ) -> None:
+        """``stale_after_seconds``: ``ORDER_CLAIM_SECONDS``; a wake-up started longer ago whose job is due
+        again is replaced (``None``: a started wake-up always blocks the same one)."""
         self.prefix = prefix
         self.connection = connection
         self.queue = make_queue(self.connection, prefix, ORDER_SYNC)
         self.job_timeout = job_timeout_seconds
+        self.stale_after_seconds = stale_after_seconds
         self.outage = Outage(log, "The job queue (Redis)")
 
     async def wake_delivery(self, job_id: SyncJobId, due_at: datetime) -> bool:
@@ -101,11 +124,12 @@ class RqJobQueue:
         ``False`` if this wake-up is already queued, scheduled or running (or crashed within
         the last hour). One that has already finished is kept by RQ a while for the record; it
         is replaced, so it never keeps the job from being woken again at the same due time (after
-        a wake-up that ended on an outage, say).
+        a wake-up that ended on an outage, say). So is one that started longer than a claim lasts
+        ago (``stale_after_seconds``): its worker died before claiming the job (``_delete_if_spent``).
         """
         rq_id = wake_id(self.prefix, job_id, due_at)
         try:
-            woken = self._enqueue(rq_id, job_id, due_at) or self._replace_finished(rq_id, job_id, due_at)
+            woken = self._enqueue(rq_id, job_id, due_at) or self._replace_spent(rq_id, job_id, due_at)
         except redis.RedisError as exc:
             # One line per outage, not one per order: the jobs are safe in PostgreSQL.
             self.outage.failed(exc, "sync jobs stay pending in PostgreSQL; the sweeper wakes them once it is back")
@@ -113,9 +137,10 @@ class RqJobQueue:
         self.outage.recovered()
         return woken
 
-    def _replace_finished(self, rq_id: str, job_id: SyncJobId, due_at: datetime) -> bool:
-        # it ran: make room for this one
-        return _delete_if_finished(self.connection, rq_id) and self._enqueue(rq_id, job_id, due_at)
+    def _replace_spent(self, rq_id: str, job_id: SyncJobId, due_at: datetime) -> bool:
+        # it ran, or its worker died: make room for this one
+        spent = _delete_if_spent(self.connection, rq_id, self.stale_after_seconds)
+        return spent and self._enqueue(rq_id, job_id, due_at)
 
     def _enqueue(self, rq_id: str, job_id: SyncJobId, due_at: datetime) -> bool:
         """Queue (or schedule) the wake-up; ``False`` if one with its id exists."""
@@ -164,7 +189,7 @@ class RqReconciliationQueue:
         rq_id = run_wake_id(self.prefix, run_id)
         try:
             woken = self._enqueue(rq_id, run_id) or (
-                _delete_if_finished(self.connection, rq_id) and self._enqueue(rq_id, run_id)
+                _delete_if_spent(self.connection, rq_id, None) and self._enqueue(rq_id, run_id)
             )
         except redis.RedisError as exc:
             self.outage.failed(exc, "runs stay queued in PostgreSQL; drift detection wakes them again")

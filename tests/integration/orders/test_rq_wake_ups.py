@@ -66,3 +66,31 @@ def test_an_outage_of_the_queue_is_logged_once_and_its_end_once(
     lines = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
     assert "unavailable" in lines[0][1] and "back after" in lines[1][1]
+
+
+def test_a_wake_up_whose_worker_died_before_claiming_is_replaced_once_a_claim_would_have_ended(
+    redis_ns: str,
+) -> None:
+    """A worker killed between taking a wake-up and claiming its job leaves it "started" in RQ (for as long
+    as RQ's job timeout and registry cleanup take): past a claim's length, the same wake-up is queued again."""
+    connection = make_sync_redis(REDIS_URL)
+    queue = RqJobQueue(connection, redis_ns, job_timeout_seconds=30, stale_after_seconds=5)
+    job_id = SyncJobId(uuid.uuid4())
+    due = datetime.now(UTC) - timedelta(seconds=30)
+    rq_id = wake_id(redis_ns, job_id, due)
+    try:
+        assert queue.wake_delivery_now(job_id, due) is True
+        queue.queue.remove(rq_id)  # a worker took it ...
+        job = JsonJob.fetch(rq_id, connection=queue.connection)
+        job.started_at = datetime.now(UTC) - timedelta(seconds=4)
+        job.set_status(JobStatus.STARTED)
+        job.save()
+        assert queue.wake_delivery_now(job_id, due) is False, "started 4 s ago: it may be claiming right now"
+
+        job.started_at = datetime.now(UTC) - timedelta(seconds=6)  # ... and died before claiming
+        job.save()
+        assert queue.wake_delivery_now(job_id, due) is True, "started longer ago than a claim lasts: replaced"
+        assert queue.queue.job_ids == [rq_id]
+        assert JsonJob.fetch(rq_id, connection=queue.connection).get_status() == JobStatus.QUEUED
+    finally:
+        connection.close()
