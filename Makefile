@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: install lock run test test-fast conformance lint bench bench-agents bench-ingest bench-orders migrate wheel image clean
+.PHONY: install lock run test test-fast conformance chaos lint bench bench-agents bench-ingest bench-orders migrate wheel image clean
 
 # Create the virtualenv and install the project with its dev tools at the versions of requirements.lock
 # (again whenever pyproject.toml or the lock changes). No build isolation: the build backend comes from
@@ -61,6 +61,13 @@ CONFORMANCE_EXAMPLES ?= 100
 conformance: $(STAMP)
 	CONFORMANCE_RANDOM=1 CONFORMANCE_MAX_EXAMPLES=$(CONFORMANCE_EXAMPLES) \
 	  $(BIN)/python -m pytest tests/conformance -p no:cacheprovider $(PYTEST_ARGS)
+
+# The fault-injection suite (docs/reliability.md): the whole system under traffic while Redis, PostgreSQL,
+# workers and agents fail; one line of counts per scenario, exit 1 when a count is wrong (about 10 minutes).
+# `make chaos SCENARIOS="R1 R3"` runs some of them. Not part of `make test` (its smoke version is).
+SCENARIOS ?=
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos $(SCENARIOS)
 
 # Python (ruff, mypy, import contracts), then the Dockerfile (hadolint), the CI workflow (actionlint and its
 # schema) and the compose file (its schema; and `docker compose config` where the compose plugin exists).
